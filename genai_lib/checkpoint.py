@@ -1,0 +1,96 @@
+"""Checkpoints: written atomically, loaded safely (`weights_only=True`), versioned."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+FORMAT_VERSION = 1
+
+
+def rng_state() -> dict[str, Any]:
+    """The state of Python's, NumPy's and torch's random generators, as safe-to-load types."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore generators saved by `rng_state`."""
+    random.setstate(state["python"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
+    """Write `payload` to `path` atomically: a temp file in the same folder, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format_version": FORMAT_VERSION, **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic on POSIX and Windows: readers see old or new, never half
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by `save`, refusing pickled code (`weights_only=True`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no checkpoint at {str(path)!r}: check the path, or train first to write one"
+        )
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # truncated file, foreign pickle, code objects ...
+        raise ValueError(
+            f"{str(path)!r} is not a readable genai_lib checkpoint ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:200]}); delete it and train again"
+        ) from err
+    version = payload.get("format_version") if isinstance(payload, dict) else None
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{str(path)!r} has checkpoint format {version!r}, this genai_lib reads format "
+            f"{FORMAT_VERSION}; re-create the checkpoint with this version"
+        )
+    return payload
+
+
+def save_model(path: str | os.PathLike, model: nn.Module) -> Path:
+    """Save only a model's weights (atomic)."""
+    return save(path, {"model": model.state_dict()})
+
+
+def load_model(path: str | os.PathLike, model: nn.Module) -> nn.Module:
+    """Load weights saved by `save_model` or `fit` into `model` (in place); returns it."""
+    state = load(path)["model"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(
+            f"the weights in {str(path)!r} do not fit this model (different sizes or "
+            f"layers?): {str(err).splitlines()[0]}"
+        ) from err
+    return model

@@ -1,0 +1,96 @@
+"""Exercises that check themselves: each `check_*` takes a learner's answer and returns
+`Feedback` that says it is right or exactly what is wrong.
+
+The chapter-specific checkers live in submodules named after the topic
+(`genai_lib.exercises.neurons`, ...); the diagnosis shared by all of them is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict on an answer: `ok` and a message naming the mistake (or confirming)."""
+
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return ("✅ " if self.ok else "❌ ") + self.message
+
+    def _repr_markdown_(self) -> str:
+        return ("✅ **Correct.** " if self.ok else "❌ **Not yet.** ") + self.message
+
+
+def right(message: str = "Correct.") -> Feedback:
+    """A passing verdict."""
+    return Feedback(True, message)
+
+
+def wrong(message: str) -> Feedback:
+    """A failing verdict that says what is wrong."""
+    return Feedback(False, message)
+
+
+def compare(name: str, got, expected, rtol: float = 1e-5, atol: float = 1e-8) -> Feedback:
+    """Compare a learner's number/array with the expected one and diagnose the difference:
+    missing value, NaN, wrong shape (or transposed), wrong sign, off by a constant factor."""
+    if got is None:
+        return wrong(f"`{name}` is None: did you forget to `return` it?")
+    try:
+        g = np.asarray(got.detach().cpu() if hasattr(got, "detach") else got, dtype=float)
+    except (TypeError, ValueError):
+        return wrong(f"`{name}` should be a number or array, got {type(got).__name__}")
+    e = np.asarray(expected, dtype=float)
+    if g.shape != e.shape:
+        hint = " (transposed? try .T)" if g.shape == e.shape[::-1] and g.ndim == 2 else ""
+        return wrong(f"`{name}` has shape {g.shape}, expected {e.shape}{hint}")
+    if not np.all(np.isfinite(g)):
+        return wrong(f"`{name}` contains NaN or inf: look for a division by zero or an overflow "
+                     f"(e.g. exp of a large number)")
+    if np.allclose(g, e, rtol=rtol, atol=atol):
+        return right(f"`{name}` matches the expected value.")
+    if np.any(e != 0) and np.allclose(g, -e, rtol=rtol, atol=atol):
+        return wrong(f"`{name}` has the wrong sign everywhere: check the direction of the "
+                     f"update or the sign of the gradient")
+    nz = np.abs(e) > atol
+    if nz.any():
+        ratio = g[nz] / e[nz]
+        if np.allclose(ratio, ratio.flat[0], rtol=1e-3) and not np.isclose(ratio.flat[0], 1):
+            return wrong(f"`{name}` is off by a constant factor of {ratio.flat[0]:.4g}: check "
+                         f"a missing or extra scale (a 1/N average, a factor 2, a learning rate)")
+    where = np.unravel_index(np.argmax(np.abs(g - e)), e.shape) if e.ndim else ()
+    gv, ev = (g[where], e[where]) if e.ndim else (g, e)
+    at = f" at index {tuple(int(i) for i in where)}" if e.ndim else ""
+    return wrong(f"`{name}` is not right{at}: expected {float(ev):.6g}, your answer = {float(gv):.6g}")
+
+
+def check_function(name: str, fn: Callable, reference: Callable, inputs: list,
+                   rtol: float = 1e-5, atol: float = 1e-8) -> Feedback:
+    """Call a learner's function and the reference on each input; report the first mismatch."""
+    if not callable(fn):
+        return wrong(f"`{name}` should be a function, got {type(fn).__name__}")
+    for args in inputs:
+        args = args if isinstance(args, tuple) else (args,)
+        try:
+            got = fn(*args)
+        except Exception as err:  # the learner's code failed: say how, on which input
+            return wrong(f"`{name}` raised {type(err).__name__}: {err} on input {args!r}")
+        verdict = compare(f"{name}(...)", got, reference(*args), rtol, atol)
+        if not verdict.ok:
+            return wrong(f"on input {_short(args)}: {verdict.message}")
+    return right(f"`{name}` gives the expected output on all {len(inputs)} test inputs.")
+
+
+def _short(args: tuple) -> str:
+    """A short text form of test inputs, for messages."""
+    text = ", ".join(np.array2string(np.asarray(a), precision=3, threshold=6) for a in args)
+    return text if len(text) < 120 else text[:117] + "..."

@@ -1,0 +1,108 @@
+"""Runtime: device choice, seeding, the run profile and the cache folder.
+
+This is the only module with global state (the profile and device come from
+environment variables so the same notebook runs unchanged everywhere).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+PROFILES = ("quick", "full")
+DEVICES = ("cpu", "cuda", "mps")
+T = TypeVar("T")
+
+
+def _available(name: str) -> bool:
+    """True if the torch backend `name` ('cpu', 'cuda', 'mps') can be used here."""
+    if name == "cpu":
+        return True
+    if name == "cuda":
+        return torch.cuda.is_available()
+    if name == "mps":
+        return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    return False
+
+
+def device(name: str | None = None) -> torch.device:
+    """The device to compute on: `name`, else $GENAI_DEVICE, else CUDA -> MPS -> CPU."""
+    choice = name if name is not None else os.environ.get("GENAI_DEVICE", "").strip()
+    if not choice:
+        return torch.device(next(d for d in ("cuda", "mps", "cpu") if _available(d)))
+    kind = choice.split(":")[0].lower()
+    if kind not in DEVICES:
+        raise ValueError(
+            f"unknown device {choice!r}: expected one of {', '.join(DEVICES)} "
+            f"(e.g. GENAI_DEVICE=cpu), or leave it unset to pick automatically"
+        )
+    if not _available(kind):
+        usable = [d for d in DEVICES if _available(d)]
+        raise RuntimeError(
+            f"device {choice!r} is not available on this machine; usable here: "
+            f"{', '.join(usable)}. Unset GENAI_DEVICE or set it to one of those."
+        )
+    return torch.device(choice.lower())
+
+
+def seed_everything(seed: int) -> int:
+    """Seed Python's `random`, NumPy and torch (CPU and CUDA); returns the seed."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return seed
+
+
+def deterministic(enabled: bool = True) -> None:
+    """Ask torch for deterministic algorithms (slower; errors where none exists)."""
+    torch.use_deterministic_algorithms(enabled, warn_only=False)
+    torch.backends.cudnn.benchmark = not enabled
+    if enabled:  # cuBLAS needs this to be deterministic on CUDA >= 10.2
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def profile() -> str:
+    """The run profile from $GENAI_PROFILE: 'quick' (tests, CI) or 'full' (the book, default)."""
+    value = os.environ.get("GENAI_PROFILE", "full").strip().lower() or "full"
+    if value not in PROFILES:
+        raise ValueError(
+            f"GENAI_PROFILE={value!r} is not a profile: expected 'quick' or 'full'"
+        )
+    return value
+
+
+def pick(quick: T, full: T) -> T:
+    """The value for the current profile: `quick` in the quick profile, else `full`."""
+    return quick if profile() == "quick" else full
+
+
+def cache_dir() -> Path:
+    """Folder for cached datasets and checkpoints: $GENAI_CACHE or ~/.cache/genai_lib."""
+    path = Path(os.environ.get("GENAI_CACHE", Path.home() / ".cache" / "genai_lib"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def setup(seed: int = 0, style: bool = True) -> torch.device:
+    """Seed everything, apply the book's plot style, print one line; returns the device."""
+    dev = device()
+    seed_everything(seed)
+    if style:
+        from genai_lib.plot import use_style
+
+        use_style()
+    print(
+        f"device={dev.type} | profile={profile()} | seed={seed} | "
+        f"python {platform.python_version()} | numpy {np.__version__} | "
+        f"torch {torch.__version__}"
+    )
+    return dev

@@ -1,0 +1,243 @@
+"""The one training loop, `fit`, used by every chapter from chapter 4 on.
+
+A *step function* does the work of one batch (forward, loss, backward, optimiser
+step) and returns its metrics. Supervised learning uses `supervised_step`; GANs
+and VAEs plug in their own step functions. `fit` does everything around it:
+device placement, batching, progress, history, callbacks, checkpoints, NaN stops.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Union
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from genai_lib import checkpoint as ckpt
+from genai_lib import runtime
+
+Batch = tuple[Tensor, ...]
+StepFn = Callable[[Batch], dict[str, Tensor]]
+Data = Union[Tensor, Sequence[Tensor], DataLoader]
+History = dict[str, list[float]]
+Callback = Callable[[int, dict[str, float], nn.Module], Any]
+
+
+def supervised_step(model: nn.Module, optimizer: torch.optim.Optimizer,
+                    loss_fn: Callable[[Tensor, Tensor], Tensor]) -> StepFn:
+    """A step function for (inputs, targets) batches: loss_fn(model(x), y), backward, step."""
+
+    def step(batch: Batch) -> dict[str, Tensor]:
+        x, y = batch
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.detach()}
+
+    return step
+
+
+def _check_tensors(data: Data, batch_size: int) -> tuple[Tensor, ...]:
+    """Validate in-memory data: tensors of equal, non-zero length. Returns a tuple."""
+    tensors = (data,) if isinstance(data, Tensor) else tuple(data)
+    if not tensors or not all(isinstance(t, Tensor) for t in tensors):
+        kinds = [type(t).__name__ for t in tensors]
+        raise TypeError(
+            f"data must be a tensor, a tuple of tensors or a DataLoader, got {kinds or data!r}; "
+            f"convert arrays with torch.as_tensor(x, dtype=torch.float32)"
+        )
+    sizes = [len(t) if t.dim() else 0 for t in tensors]
+    if len(set(sizes)) != 1:
+        raise ValueError(f"data tensors must have the same length (first dim), got {sizes}")
+    if sizes[0] == 0:
+        raise ValueError("data is empty (0 examples): nothing to train on")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return tensors
+
+
+def _check_dtype(model: nn.Module, x: Tensor) -> None:
+    """Inputs must be floating point with the model's dtype (a classic learner error)."""
+    param = next(model.parameters(), None)
+    if param is not None and x.is_floating_point() and x.dtype != param.dtype:
+        raise TypeError(
+            f"inputs have dtype {x.dtype} but the model's weights are {param.dtype}; "
+            f"convert with x.to({param.dtype}) (NumPy arrays are float64 by default)"
+        )
+
+
+def batches(tensors: tuple[Tensor, ...], batch_size: int, generator: torch.Generator | None,
+            shuffle: bool = True) -> Iterable[Batch]:
+    """Yield minibatches of in-memory tensors by shuffled index slicing: (N, ...) -> (B, ...)."""
+    n = len(tensors[0])
+    if shuffle:
+        order = torch.randperm(n, generator=generator).to(tensors[0].device)
+        for i in range(0, n, batch_size):
+            idx = order[i:i + batch_size]
+            yield tuple(t[idx] for t in tensors)
+    else:
+        for i in range(0, n, batch_size):
+            yield tuple(t[i:i + batch_size] for t in tensors)
+
+
+def _to(batch: Any, dev: torch.device) -> Batch:
+    """Move a DataLoader batch (tensor or sequence of tensors) to `dev`."""
+    batch = (batch,) if isinstance(batch, Tensor) else tuple(batch)
+    return tuple(t.to(dev, non_blocking=True) for t in batch)
+
+
+def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int = 1,
+        batch_size: int = 64, optimizer: torch.optim.Optimizer | Sequence[torch.optim.Optimizer]
+        | None = None, loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+        lr: float = 1e-3, device: torch.device | str | None = None, shuffle: bool = True,
+        callbacks: Sequence[Callback] = (), checkpoint: str | os.PathLike | None = None,
+        resume: bool = False, quiet: bool = False, max_steps: int | None = None,
+        seed: int = 0) -> History:
+    """Train `model` on `data` for `epochs`; returns the per-epoch history {metric: [value, ...]}.
+
+    data: a tensor, a tuple of tensors (N, ...) kept in memory, or a DataLoader.
+    step: a step function (batch -> {name: scalar tensor}); default: `supervised_step`
+    with `loss_fn` and `optimizer` (Adam(lr) if None). With your own `step`, pass its
+    optimiser(s) as `optimizer` so checkpoints carry their state.
+    Callbacks are called as cb(epoch, logs, model) after each epoch; they may add entries
+    to `logs`; returning True stops training. With `checkpoint`, the state is written
+    atomically after every epoch, and `resume=True` continues from it.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    dev = runtime.device(str(device)) if device is not None else runtime.device()
+    model.to(dev)
+    if isinstance(data, DataLoader):
+        tensors = None
+    else:
+        tensors = tuple(t.to(dev) for t in _check_tensors(data, batch_size))
+        _check_dtype(model, tensors[0])
+    if step is None:
+        if loss_fn is None:
+            raise ValueError("fit needs either a step function or a loss_fn "
+                             "(e.g. loss_fn=torch.nn.functional.cross_entropy)")
+        if optimizer is None:
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError("with the default step, optimizer must be one torch optimiser")
+        step = supervised_step(model, optimizer, loss_fn)
+    optimizers = ([] if optimizer is None else
+                  [optimizer] if isinstance(optimizer, torch.optim.Optimizer) else list(optimizer))
+
+    generator = torch.Generator().manual_seed(seed)  # the shuffle order, saved in checkpoints
+    history: History = {}
+    start = 0
+    if resume and checkpoint is not None and os.path.exists(checkpoint):
+        state = ckpt.load(checkpoint, map_location=dev)
+        model.load_state_dict(state["model"])
+        if len(state["optimizers"]) != len(optimizers):
+            raise ValueError(f"checkpoint has {len(state['optimizers'])} optimiser states, "
+                             f"fit was given {len(optimizers)}")
+        for opt, opt_state in zip(optimizers, state["optimizers"]):
+            opt.load_state_dict(opt_state)
+        generator.set_state(state["shuffle_rng"])
+        ckpt.set_rng_state(state["rng"])
+        history, start = state["history"], state["epoch"]
+
+    total = 0
+    bar = tqdm(range(start, epochs), initial=start, total=epochs, disable=quiet,
+               leave=True, dynamic_ncols=True, desc=type(model).__name__)
+    for epoch in bar:
+        model.train()
+        sums: dict[str, Tensor] = {}
+        count = 0
+        source = (batches(tensors, batch_size, generator, shuffle) if tensors is not None
+                  else (_to(b, dev) for b in data))
+        for batch in source:
+            metrics = step(batch)
+            loss = metrics.get("loss", next(iter(metrics.values()), None))
+            if loss is not None and not math.isfinite(float(loss)):
+                raise FloatingPointError(
+                    f"loss became {float(loss)} at epoch {epoch + 1}, step {count + 1}: "
+                    f"training diverged. Try a smaller learning rate (lr), normalised inputs, "
+                    f"or gradient clipping."
+                )
+            for name, value in metrics.items():
+                sums[name] = sums.get(name, 0.0) + value.detach().float()
+            count += 1
+            total += 1
+            if max_steps is not None and total >= max_steps:
+                break
+        logs = {name: float(v) / max(count, 1) for name, v in sums.items()}
+        model.eval()
+        stop = any(bool(cb(epoch, logs, model)) for cb in list(callbacks))
+        for name, value in logs.items():
+            history.setdefault(name, []).append(value)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+        if checkpoint is not None:
+            ckpt.save(checkpoint, {
+                "model": model.state_dict(), "optimizers": [o.state_dict() for o in optimizers],
+                "epoch": epoch + 1, "history": history, "shuffle_rng": generator.get_state(),
+                "rng": ckpt.rng_state()})
+        if stop or (max_steps is not None and total >= max_steps):
+            break
+    bar.close()
+    model.eval()
+    return history
+
+
+class EarlyStopping:
+    """Callback: stop when `monitor` has not improved for `patience` epochs; keeps the best weights."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, mode: str = "min") -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.monitor, self.patience, self.mode = monitor, patience, mode
+        self.best, self.best_epoch, self.best_state = math.inf, -1, None
+
+    def __call__(self, epoch: int, logs: dict[str, float], model: nn.Module) -> bool:
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but the logs only have "
+                           f"{sorted(logs)}; add an evaluation callback before it")
+        value = logs[self.monitor] * (1 if self.mode == "min" else -1)
+        if value < self.best:
+            self.best, self.best_epoch = value, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return epoch - self.best_epoch >= self.patience
+
+    def restore(self, model: nn.Module) -> nn.Module:
+        """Load the best weights seen into `model`."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+        return model
+
+
+def evaluate(fn: Callable[[nn.Module], dict[str, float]]) -> Callback:
+    """Callback that adds fn(model)'s metrics (computed in eval mode, no grad) to each epoch's logs."""
+
+    def callback(epoch: int, logs: dict[str, float], model: nn.Module) -> None:
+        with torch.no_grad():
+            logs.update(fn(model))
+
+    return callback
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: Tensor, batch_size: int = 1024) -> Tensor:
+    """model(x) in eval mode, in batches, on the model's device: (N, ...) -> (N, ...)."""
+    param = next(model.parameters(), None)
+    dev = param.device if param is not None else x.device
+    was_training = model.training
+    model.eval()
+    out = torch.cat([model(x[i:i + batch_size].to(dev)) for i in range(0, len(x), batch_size)])
+    model.train(was_training)
+    return out
+
+
+def accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
+    """Share of rows where argmax of model(x) equals y. x: (N, ...), y: (N,)."""
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+    pred = predict(model, x).argmax(dim=1).cpu()
+    return float((pred == y.cpu()).float().mean())

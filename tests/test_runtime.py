@@ -1,0 +1,90 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from genai_lib import runtime
+
+
+def test_device_default_is_usable(monkeypatch):
+    monkeypatch.delenv("GENAI_DEVICE", raising=False)
+    dev = runtime.device()
+    assert dev.type in runtime.DEVICES
+    torch.zeros(1, device=dev)  # really usable
+
+
+def test_device_override_cpu(monkeypatch):
+    monkeypatch.setenv("GENAI_DEVICE", "cpu")
+    assert runtime.device() == torch.device("cpu")
+
+
+def test_device_unknown_name_is_clear_error(monkeypatch):
+    monkeypatch.setenv("GENAI_DEVICE", "tpu")
+    with pytest.raises(ValueError, match=r"unknown device 'tpu'.*cpu, cuda, mps"):
+        runtime.device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_device_unavailable_is_clear_error():
+    with pytest.raises(RuntimeError, match=r"'cuda' is not available.*usable here: cpu"):
+        runtime.device("cuda")
+
+
+def test_seed_everything_reproduces_all_generators():
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(1).item()
+
+    runtime.seed_everything(123)
+    first = draw()
+    runtime.seed_everything(123)
+    assert draw() == first
+    runtime.seed_everything(124)
+    assert draw() != first
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_seed_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="non-negative integer"):
+        runtime.seed_everything(bad)
+
+
+def test_profile_default_and_override(monkeypatch):
+    monkeypatch.delenv("GENAI_PROFILE", raising=False)
+    assert runtime.profile() == "full"
+    assert runtime.pick(quick=1, full=2) == 2
+    monkeypatch.setenv("GENAI_PROFILE", "QUICK")
+    assert runtime.profile() == "quick"
+    assert runtime.pick(quick=1, full=2) == 1
+
+
+def test_profile_bad_value_is_clear_error(monkeypatch):
+    monkeypatch.setenv("GENAI_PROFILE", "fast")
+    with pytest.raises(ValueError, match=r"'fast' is not a profile.*'quick' or 'full'"):
+        runtime.profile()
+
+
+def test_setup_prints_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("GENAI_DEVICE", "cpu")
+    dev = runtime.setup(seed=7, style=False)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert dev == torch.device("cpu")
+    assert len(out) == 1
+    assert "device=cpu" in out[0] and "seed=7" in out[0] and "torch" in out[0]
+
+
+def test_cache_dir_honours_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_CACHE", str(tmp_path / "c"))
+    assert runtime.cache_dir() == tmp_path / "c"
+    assert (tmp_path / "c").is_dir()
+
+
+def test_import_is_silent():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "import genai_lib, genai_lib.runtime, "
+                          "genai_lib.train, genai_lib.plot, genai_lib.data, genai_lib.metrics; "
+                          "import matplotlib as m; print(m.rcParams['axes.grid'])"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # no global plot style on import, no prints
