@@ -1,0 +1,113 @@
+"""A single artificial neuron in NumPy: activations, their derivatives, the perceptron rule.
+
+Chapter 1 teaches this code. A neuron computes y = phi(x . w + b): a weighted sum of its
+inputs plus a bias, passed through an activation function phi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Activation = Callable[[np.ndarray], np.ndarray]
+
+
+def step(z: np.ndarray) -> np.ndarray:
+    """Heaviside step: 1 where z >= 0, else 0 (Rosenblatt's threshold unit). z: any shape -> same."""
+    return (np.asarray(z, dtype=float) >= 0).astype(float)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic sigmoid 1 / (1 + exp(-z)), stable for large |z|. z: any shape -> same."""
+    z = np.asarray(z, dtype=float)
+    # exp(-|z|) never overflows; for z < 0 use the algebraically equal form e^z / (1 + e^z).
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_grad(z: np.ndarray) -> np.ndarray:
+    """d sigmoid / dz = s(z) (1 - s(z)), evaluated at z. z: any shape -> same."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def tanh(z: np.ndarray) -> np.ndarray:
+    """Hyperbolic tangent, output in (-1, 1). z: any shape -> same."""
+    return np.tanh(np.asarray(z, dtype=float))
+
+
+def tanh_grad(z: np.ndarray) -> np.ndarray:
+    """d tanh / dz = 1 - tanh(z)^2, evaluated at z. z: any shape -> same."""
+    t = np.tanh(np.asarray(z, dtype=float))
+    return 1.0 - t * t
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """Rectified linear unit max(0, z). z: any shape -> same."""
+    return np.maximum(np.asarray(z, dtype=float), 0.0)
+
+
+def relu_grad(z: np.ndarray) -> np.ndarray:
+    """d relu / dz = 1 where z > 0, else 0 (we take 0 at the kink z = 0). z: any shape -> same."""
+    return (np.asarray(z, dtype=float) > 0).astype(float)
+
+
+def _check_xw(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and convert inputs x: (N, D) and weights w: (D,)."""
+    x = np.asarray(x, dtype=float)
+    w = np.asarray(w, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (N, D), got {x.shape}")
+    if w.shape != (x.shape[1],):
+        raise ValueError(f"w must have shape ({x.shape[1]},) to match x of shape {x.shape}, "
+                         f"got {w.shape}")
+    return x, w
+
+
+def neuron(x: np.ndarray, w: np.ndarray, b: float,
+           activation: Activation = sigmoid) -> np.ndarray:
+    """One neuron on a batch: phi(x @ w + b). x: (N, D), w: (D,), b: scalar -> (N,)."""
+    x, w = _check_xw(x, w)
+    return activation(x @ w + float(b))
+
+
+def perceptron_train(x: np.ndarray, y: np.ndarray, lr: float = 1.0, epochs: int = 20,
+                     seed: int = 0) -> tuple[np.ndarray, float, dict[str, np.ndarray]]:
+    """Rosenblatt's perceptron rule. x: (N, D), y: (N,) in {0, 1} -> w: (D,), b, history.
+
+    For each sample (in a fresh random order every epoch) the prediction is
+    y_hat = step(x . w + b) and the update is w += lr (y - y_hat) x, b += lr (y - y_hat):
+    nothing changes when the sample is classified right (Rosenblatt 1958).
+    Weights start at zero. history["errors"]: (epochs,) mistakes made during each epoch;
+    history["weights"]: (epochs + 1, D) and history["bias"]: (epochs + 1,) the parameters
+    before training and after every epoch, so the decision line can be drawn moving.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y)
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (N, D), got {x.shape}")
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"y must have shape ({x.shape[0]},) to match x, got {y.shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"y must contain only the labels 0 and 1, got {np.unique(y)[:5]}")
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    rng = np.random.default_rng(seed)
+    w, b = np.zeros(x.shape[1]), 0.0
+    weights, biases, errors = [w.copy()], [b], []
+    for _ in range(epochs):
+        mistakes = 0
+        for i in rng.permutation(len(x)):
+            y_hat = 1.0 if x[i] @ w + b >= 0 else 0.0
+            delta = float(y[i]) - y_hat  # -1, 0 or +1
+            if delta != 0:
+                w = w + lr * delta * x[i]
+                b = b + lr * delta
+                mistakes += 1
+        weights.append(w.copy())
+        biases.append(b)
+        errors.append(mistakes)
+    history = {"errors": np.array(errors), "weights": np.array(weights),
+               "bias": np.array(biases)}
+    return w, float(b), history
