@@ -1,0 +1,233 @@
+"""Autoencoders and variational autoencoders (Kingma & Welling, 2014): compress data to a
+small code, reconstruct it, and -- for the VAE -- learn a distribution you can sample.
+
+Shapes: x (B, D) data, z (B, L) latent codes, c (B, C) an optional condition (e.g. one-hot
+labels) for the conditional VAE of Sohn et al. (2015). Bounds are per example, in nats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from genai_lib.train import Batch, StepFn
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
+    """Two hidden ReLU layers: (B, d_in) -> (B, d_out)."""
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                         nn.ReLU(), nn.Linear(hidden, d_out))
+
+
+def _check_x(name: str, x: Tensor, dim: int) -> None:
+    """Raise a clear error unless x is a floating tensor of shape (B, dim)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch tensor of shape (B, {dim}), got {type(x).__name__}")
+    if x.dim() != 2 or x.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (B, {dim}), got {tuple(x.shape)}"
+                         + (" (flatten images first: x.flatten(1))" if x.dim() > 2 else ""))
+
+
+class Autoencoder(nn.Module):
+    """A plain (deterministic) autoencoder: x (B, D) -> code z (B, L) -> reconstruction (B, D) in [0, 1]."""
+
+    def __init__(self, data_dim: int = 64, latent_dim: int = 2, hidden: int = 256) -> None:
+        super().__init__()
+        self.data_dim, self.latent_dim = data_dim, latent_dim
+        self.encoder = _mlp(data_dim, hidden, latent_dim)
+        self.decoder = _mlp(latent_dim, hidden, data_dim)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The code of each input: (B, D) -> (B, L)."""
+        _check_x("x", x, self.data_dim)
+        return self.encoder(x)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Pixel intensities in [0, 1] from codes: (B, L) -> (B, D)."""
+        _check_x("z", z, self.latent_dim)
+        return torch.sigmoid(self.decoder(z))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Reconstruction: (B, D) -> (B, D)."""
+        return self.decode(self.encode(x))
+
+
+@dataclass
+class VAEConfig:
+    """Sizes of a VAE: data dimension D, latent dimension L, hidden width, condition size C."""
+
+    data_dim: int = 64
+    latent_dim: int = 2
+    hidden: int = 256            # width of the encoder/decoder MLP hidden layers
+    cond_dim: int = 0            # >0: conditional VAE; condition c (B, cond_dim)
+    likelihood: str = "bernoulli"  # or "gaussian" (decoder outputs means; learned log-std)
+
+    def __post_init__(self) -> None:
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        for name in ("data_dim", "latent_dim", "hidden"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.cond_dim < 0:
+            raise ValueError(f"cond_dim must be >= 0, got {self.cond_dim}")
+
+
+class VAE(nn.Module):
+    """Encoder q(z|x[,c]) = N(mu, diag(exp(logvar))) and decoder p(x|z[,c]); prior p(z) = N(0, I)."""
+
+    def __init__(self, config: VAEConfig | None = None, **overrides) -> None:
+        super().__init__()
+        cfg = config if config is not None else VAEConfig(**overrides)
+        if config is not None and overrides:
+            cfg = VAEConfig(**{**cfg.__dict__, **overrides})
+        self.config = cfg
+        self.encoder = _mlp(cfg.data_dim + cfg.cond_dim, cfg.hidden, 2 * cfg.latent_dim)
+        self.decoder = _mlp(cfg.latent_dim + cfg.cond_dim, cfg.hidden, cfg.data_dim)
+        # Gaussian decoder: one learned log-std per feature, shared by all inputs.
+        self.log_std = (nn.Parameter(torch.zeros(cfg.data_dim))
+                        if cfg.likelihood == "gaussian" else None)
+
+    def _join(self, t: Tensor, c: Tensor | None) -> Tensor:
+        """Append the condition: (B, K), (B, C) -> (B, K + C); checks c against cond_dim."""
+        C = self.config.cond_dim
+        if C == 0:
+            if c is not None:
+                raise ValueError("c was given but this VAE is unconditional (cond_dim=0); "
+                                 "build it with VAEConfig(cond_dim=...)")
+            return t
+        if c is None:
+            raise ValueError(f"this VAE is conditional: pass c with shape (B, {C})")
+        _check_x("c", c, C)
+        if len(c) != len(t):
+            raise ValueError(f"c has {len(c)} rows but the batch has {len(t)}")
+        return torch.cat([t, c.to(t.dtype)], dim=1)
+
+    def encode(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Parameters of q(z|x): (B, D) -> mu (B, L), logvar (B, L)."""
+        _check_x("x", x, self.config.data_dim)
+        mu, logvar = self.encoder(self._join(x, c)).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z: Tensor, c: Tensor | None = None) -> Tensor:
+        """Decoder output: (B, L) -> (B, D) logits (bernoulli) or means (gaussian)."""
+        _check_x("z", z, self.config.latent_dim)
+        return self.decoder(self._join(z, c))
+
+    def forward(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """One pass: x (B, D) -> decoder output (B, D), mu (B, L), logvar (B, L)."""
+        mu, logvar = self.encode(x, c)
+        return self.decode(reparameterize(mu, logvar), c), mu, logvar
+
+    def log_likelihood(self, x: Tensor, out: Tensor) -> Tensor:
+        """log p(x|z) summed over features, from decoder output `out`: (B, D), (B, D) -> (B,)."""
+        if self.config.likelihood == "bernoulli":
+            # log Bernoulli(x; sigmoid(out)); for grey levels in [0, 1] it is the usual
+            # cross-entropy reconstruction term of Kingma & Welling (2014), appendix C.1.
+            return -F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(1)
+        std = self.log_std.exp()
+        return (-0.5 * ((x - out) / std) ** 2 - self.log_std - 0.5 * math.log(2 * math.pi)).sum(1)
+
+    def mean(self, out: Tensor) -> Tensor:
+        """The decoder's mean E[x|z] from its output: probabilities (bernoulli) or means: (B, D)."""
+        return torch.sigmoid(out) if self.config.likelihood == "bernoulli" else out
+
+
+def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
+    """z = mu + sigma * eps, eps ~ N(0, I), sigma = exp(logvar / 2). mu, logvar: (B, L) -> (B, L)."""
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} "
+                         f"and {tuple(logvar.shape)}")
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)) per example: (B, L), (B, L) -> (B,)."""
+    if mu.shape != logvar.shape or mu.dim() != 2:
+        raise ValueError(f"mu and logvar must both have shape (B, L), got {tuple(mu.shape)} "
+                         f"and {tuple(logvar.shape)}")
+    # Kingma & Welling (2014), appendix B: -1/2 sum(1 + log s^2 - m^2 - s^2).
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+
+
+def _terms(model: VAE, x: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor]:
+    """One-sample reconstruction log-likelihood and KL per example: (B,), (B,)."""
+    out, mu, logvar = model(x, c)
+    return model.log_likelihood(x, out), gaussian_kl(mu, logvar)
+
+
+def elbo(model: VAE, x: Tensor, c: Tensor | None = None, beta: float = 1.0) -> Tensor:
+    """E_q[log p(x|z)] - beta * KL(q(z|x) || p(z)), one-sample estimate per example: (B, D) -> (B,)."""
+    recon, kl = _terms(model, x, c)
+    return recon - beta * kl
+
+
+def iwae_bound(model: VAE, x: Tensor, k: int, c: Tensor | None = None) -> Tensor:
+    """Importance-weighted bound log (1/k) sum_i p(x, z_i) / q(z_i|x) (Burda et al., 2016): (B, D) -> (B,).
+
+    k=1 is the ELBO (with beta=1); it tightens towards log p(x) as k grows.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive integer (number of importance samples), got {k!r}")
+    mu, logvar = model.encode(x, c)
+    B, L = mu.shape
+    z = reparameterize(mu.expand(k, B, L), logvar.expand(k, B, L))        # (k, B, L)
+    flat = z.reshape(k * B, L)
+    cc = None if c is None else c.repeat(k, 1)
+    out = model.decode(flat, cc)
+    log_px = model.log_likelihood(x.repeat(k, 1), out).view(k, B)
+    log2pi = math.log(2 * math.pi)
+    log_pz = (-0.5 * (z ** 2 + log2pi)).sum(-1)                            # (k, B)
+    log_qz = (-0.5 * ((z - mu) ** 2 / logvar.exp() + logvar + log2pi)).sum(-1)
+    return torch.logsumexp(log_px + log_pz - log_qz, dim=0) - math.log(k)
+
+
+def vae_step(model: VAE, optimizer: torch.optim.Optimizer, beta: float = 1.0) -> StepFn:
+    """Step function for `train.fit`: batch (x,) or (x, c) -> {"loss", "recon", "kl"} (nats/example)."""
+
+    def step(batch: Batch) -> dict[str, Tensor]:
+        x, c = (batch[0], None) if len(batch) == 1 else batch[:2]
+        recon, kl = _terms(model, x, c)
+        loss = -(recon - beta * kl).mean()  # maximise the (beta-)ELBO
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.detach(), "recon": -recon.mean().detach(), "kl": kl.mean().detach()}
+
+    return step
+
+
+@torch.no_grad()
+def sample(model: VAE, n: int, c: Tensor | None = None) -> Tensor:
+    """n new data points: z ~ N(0, I), decoded to means (probabilities for bernoulli): (n, D)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    dev = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    z = torch.randn(n, model.config.latent_dim, device=dev)
+    out = model.mean(model.decode(z, None if c is None else c.to(dev)))
+    model.train(was_training)
+    return out
+
+
+@torch.no_grad()
+def reconstruct(model: VAE, x: Tensor, c: Tensor | None = None) -> Tensor:
+    """Decoded mean at the encoder's mean code (no sampling): (B, D) -> (B, D)."""
+    dev = next(model.parameters()).device
+    x = x.to(dev)
+    c = None if c is None else c.to(dev)
+    mu, _ = model.encode(x, c)
+    return model.mean(model.decode(mu, c))
+
+
+@torch.no_grad()
+def decode_mean(model: VAE, z: Tensor, c: Tensor | None = None) -> Tensor:
+    """Decoded means for given codes (e.g. a latent grid): (B, L) -> (B, D)."""
+    dev = next(model.parameters()).device
+    return model.mean(model.decode(z.to(dev), None if c is None else c.to(dev)))
