@@ -8,7 +8,7 @@ every process the tests start (notebook kernels, torchrun workers).
 import os
 from pathlib import Path
 
-OFFLINE = str(Path(__file__).parent / "offline")
+OFFLINE = str(Path(__file__).parent / "tests" / "offline")
 
 os.environ.setdefault("GENAI_PROFILE", "quick")
 os.environ.setdefault("TQDM_DISABLE", "1")
