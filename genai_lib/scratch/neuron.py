@@ -81,7 +81,9 @@ def perceptron_train(x: np.ndarray, y: np.ndarray, lr: float = 1.0, epochs: int 
     nothing changes when the sample is classified right (Rosenblatt 1958).
     Weights start at zero. history["errors"]: (epochs,) mistakes made during each epoch;
     history["weights"]: (epochs + 1, D) and history["bias"]: (epochs + 1,) the parameters
-    before training and after every epoch, so the decision line can be drawn moving.
+    before training and after every epoch, so the decision line can be drawn moving;
+    history["updates"]: (U, D + 1) the parameters [w, b] after each of the U updates and
+    history["update_sample"]: (U,) the index of the misclassified sample that caused it.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y)
@@ -96,6 +98,7 @@ def perceptron_train(x: np.ndarray, y: np.ndarray, lr: float = 1.0, epochs: int 
     rng = np.random.default_rng(seed)
     w, b = np.zeros(x.shape[1]), 0.0
     weights, biases, errors = [w.copy()], [b], []
+    updates, update_sample = [], []
     for _ in range(epochs):
         mistakes = 0
         for i in rng.permutation(len(x)):
@@ -105,9 +108,13 @@ def perceptron_train(x: np.ndarray, y: np.ndarray, lr: float = 1.0, epochs: int 
                 w = w + lr * delta * x[i]
                 b = b + lr * delta
                 mistakes += 1
+                updates.append(np.append(w, b))
+                update_sample.append(i)
         weights.append(w.copy())
         biases.append(b)
         errors.append(mistakes)
     history = {"errors": np.array(errors), "weights": np.array(weights),
-               "bias": np.array(biases)}
+               "bias": np.array(biases),
+               "updates": np.array(updates).reshape(-1, x.shape[1] + 1),
+               "update_sample": np.array(update_sample, dtype=int)}
     return w, float(b), history
