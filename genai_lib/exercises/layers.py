@@ -59,7 +59,10 @@ def check_softmax(fn: Callable) -> Feedback:
     if not np.all(np.isfinite(big)):
         return wrong("correct for small scores but NaN for z = [[1000, 1001, 999], ...]: "
                      "exp(1000) overflows. Subtract each row's maximum before exp().")
-    return check_function("my_softmax", fn, softmax, _SOFTMAX_INPUTS[2:])
+    verdict = check_function("my_softmax", fn, softmax, _SOFTMAX_INPUTS[2:])
+    if not verdict.ok:
+        return verdict
+    return right("`my_softmax` matches the softmax on every test input, large logits included.")
 
 
 def check_abs_network(params) -> Feedback:
