@@ -1,0 +1,253 @@
+"""Music: Bach chorale melodies from music21's offline corpus as fixed-length windows, a piano
+roll, audio synthesised with NumPy, and statistics that compare sets of melodies.
+
+A melody is an int array (T,) of MIDI pitches, one per time step (an eighth note with
+steps_per_quarter=2); REST (-1) marks silence. A held note repeats its pitch; a new note on the
+same pitch is not distinguished from a held one (a limitation of this simple encoding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from genai_lib import runtime
+
+REST = -1
+LOW, HIGH = 57, 84        # A3 .. C6: the sopranos' range after moving every chorale to C / A minor
+C_MAJOR = (0, 2, 4, 5, 7, 9, 11)  # pitch classes of C major = A natural minor
+
+
+def soprano_line(score, steps_per_quarter: int = 2) -> np.ndarray:
+    """The soprano of a music21 score, moved to C major / A minor, one MIDI pitch per step: -> (T,)."""
+    parts = list(score.parts)
+    if not parts:
+        raise ValueError("the score has no parts")
+    part = next((p for p in parts if (p.partName or "").lower().startswith("soprano")), parts[0])
+    key = score.analyze("key")  # Krumhansl-Schmuckler key finding on all voices
+    target = 0 if key.mode == "major" else 9  # C or A
+    shift = (target - key.tonic.pitchClass) % 12
+    shift = shift - 12 if shift > 6 else shift  # move by at most a tritone, keeps the range
+    notes = [n for n in part.flatten().notes]
+    end = max((float(n.offset + n.quarterLength) for n in notes), default=0.0)
+    line = np.full(int(round(end * steps_per_quarter)), REST, dtype=np.int64)
+    for n in notes:
+        pitch = max(p.midi for p in n.pitches) + shift  # a chord in the part: keep the top note
+        start = int(round(float(n.offset) * steps_per_quarter))
+        stop = int(round(float(n.offset + n.quarterLength) * steps_per_quarter))
+        line[start:stop] = pitch
+    return line
+
+
+def chorale_paths(n: int) -> list:
+    """The first n Bach chorale files (MusicXML) of music21's corpus, in a fixed order."""
+    from music21 import corpus
+
+    paths = sorted(p for p in corpus.getComposer("bach") if p.suffix in (".mxl", ".xml"))
+    if not 1 <= n <= len(paths):
+        raise ValueError(f"n must be between 1 and {len(paths)} (chorales in the corpus), got {n}")
+    return paths[:n]
+
+
+def load_chorales(n: int = 40, steps_per_quarter: int = 2, cache: bool = True) -> list[np.ndarray]:
+    """Soprano lines of the first n chorales, [(T_i,), ...]; parsed once, then read from an .npz cache."""
+    path = runtime.cache_dir() / f"bach_soprano_n{n}_spq{steps_per_quarter}.npz"
+    if cache and path.exists():
+        with np.load(path) as f:
+            return np.split(f["pitches"], np.cumsum(f["lengths"])[:-1])
+    from music21 import corpus
+
+    lines = [soprano_line(corpus.parse(p), steps_per_quarter) for p in chorale_paths(n)]
+    if cache:  # write to a temporary name first: a crash never leaves a half-written cache
+        tmp = path.with_name(path.stem + ".part.npz")
+        np.savez_compressed(tmp, pitches=np.concatenate(lines),
+                            lengths=np.array([len(x) for x in lines]))
+        tmp.replace(path)
+    return lines
+
+
+def windows(lines: Sequence[np.ndarray], length: int = 16, hop: int = 2,
+            max_rest: float = 0.25) -> np.ndarray:
+    """Cut melodies into windows of `length` steps every `hop` steps, dropping those with more
+    than `max_rest` of rests: [(T_i,), ...] -> (N, length)."""
+    if length < 2 or hop < 1:
+        raise ValueError(f"need length >= 2 and hop >= 1, got length={length}, hop={hop}")
+    out = [line[s:s + length] for line in lines for s in range(0, len(line) - length + 1, hop)]
+    out = [w for w in out if np.mean(w == REST) <= max_rest]
+    return np.array(out, dtype=np.int64).reshape(-1, length)
+
+
+def fold(pitches: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
+    """Move pitches outside [low, high] by octaves into the range (rests stay): same shape."""
+    p = np.array(pitches, dtype=np.int64)
+    if high - low < 11:
+        raise ValueError(f"the range [low, high] must span an octave, got [{low}, {high}]")
+    while np.any((p != REST) & (p < low)):
+        p = np.where((p != REST) & (p < low), p + 12, p)
+    while np.any(p > high):
+        p = np.where(p > high, p - 12, p)
+    return p
+
+
+def one_hot(melodies: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
+    """Melodies (N, T) -> float32 (N, T * K), K = high - low + 2 classes per step (rest first)."""
+    m = fold(np.atleast_2d(melodies), low, high)
+    k = high - low + 2
+    index = np.where(m == REST, 0, m - low + 1)
+    return np.eye(k, dtype=np.float32)[index].reshape(len(m), -1)
+
+
+def from_scores(scores, length: int, low: int = LOW, high: int = HIGH, temperature: float = 0.0,
+                seed: int = 0) -> np.ndarray:
+    """Pitches from per-step class scores (N, T * K) (logits; probabilities with temperature 0):
+    the best class per step (temperature 0) or a sample from softmax(scores / temperature) -> (N, T)."""
+    s = np.asarray(scores.detach().cpu() if hasattr(scores, "detach") else scores, dtype=np.float64)
+    k = high - low + 2
+    if s.ndim != 2 or s.shape[1] != length * k:
+        raise ValueError(f"scores must have shape (N, {length * k}) for length={length} and "
+                         f"{k} classes, got {s.shape}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    s = s.reshape(len(s), length, k)
+    if temperature == 0:
+        index = s.argmax(-1)
+    else:
+        logits = s / temperature
+        p = np.exp(logits - logits.max(-1, keepdims=True))
+        cum = np.cumsum(p / p.sum(-1, keepdims=True), axis=-1)
+        u = np.random.default_rng(seed).random(cum.shape[:2] + (1,))
+        index = np.minimum((cum < u).sum(-1), k - 1)  # inverse-CDF sampling per step
+    return np.where(index == 0, REST, index + low - 1)
+
+
+def notes(melody: np.ndarray) -> list[tuple[int, int, int]]:
+    """Runs of equal pitch as notes (pitch, start_step, n_steps), rests left out: (T,) -> list."""
+    m = np.asarray(melody).reshape(-1)
+    if len(m) == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])
+    ends = np.r_[starts[1:], len(m)]
+    return [(int(m[s]), int(s), int(e - s)) for s, e in zip(starts, ends) if m[s] != REST]
+
+
+def midi_to_hz(pitch: np.ndarray | float) -> np.ndarray:
+    """Equal temperament, A4 = MIDI 69 = 440 Hz: f = 440 * 2^((p - 69) / 12)."""
+    return 440.0 * 2.0 ** ((np.asarray(pitch, dtype=float) - 69) / 12)
+
+
+def synthesize(melody: np.ndarray, rate: int = 16000, bpm: float = 90.0,
+               steps_per_quarter: int = 2, harmonics: Sequence[float] = (1.0, 0.5, 0.25, 0.12),
+               attack: float = 0.01, release: float = 0.08) -> np.ndarray:
+    """Additive synthesis of a melody (T,) -> audio (samples,) float32 in [-1, 1]: each note is a sum
+    of harmonics k*f with amplitudes `harmonics`, shaped by an attack-decay-release envelope."""
+    if rate < 2000 or bpm <= 0:
+        raise ValueError(f"need rate >= 2000 Hz and bpm > 0, got rate={rate}, bpm={bpm}")
+    step = 60.0 / bpm / steps_per_quarter  # seconds per step
+    m = np.asarray(melody).reshape(-1)
+    audio = np.zeros(int(np.ceil((len(m) * step + release) * rate)) + 1)
+    for pitch, start, n in notes(m):
+        dur = n * step
+        t = np.arange(int((dur + release) * rate)) / rate
+        f0 = float(midi_to_hz(pitch))
+        tone = sum(a * np.sin(2 * np.pi * k * f0 * t)
+                   for k, a in enumerate(harmonics, 1) if k * f0 < rate / 2)  # no aliasing
+        env = np.minimum(t / attack, 1.0) * np.exp(-1.5 * t)  # fast attack, slow decay
+        env *= np.clip((dur + release - t) / release, 0.0, 1.0)  # release after the note ends
+        i = int(start * step * rate)
+        audio[i:i + len(t)] += tone * env
+    peak = np.abs(audio).max()
+    return (audio / peak * 0.9 if peak > 0 else audio).astype(np.float32)
+
+
+def pitch_class_hist(melodies: np.ndarray) -> np.ndarray:
+    """Share of sounding steps on each pitch class C..B: (N, T) -> (12,), sums to 1."""
+    m = np.asarray(melodies).reshape(-1)
+    m = m[m != REST]
+    h = np.bincount(m % 12, minlength=12).astype(float)
+    return h / max(h.sum(), 1.0)
+
+
+def interval_hist(melodies: np.ndarray, max_interval: int = 12) -> np.ndarray:
+    """Share of each melodic step between consecutive notes, -max..+max semitones (clipped),
+    over the notes of each melody: (N, T) -> (2 * max_interval + 1,), sums to 1."""
+    counts = np.zeros(2 * max_interval + 1)
+    for melody in np.atleast_2d(melodies):
+        p = np.array([n[0] for n in notes(melody)])
+        if len(p) > 1:
+            d = np.clip(np.diff(p), -max_interval, max_interval) + max_interval
+            counts += np.bincount(d, minlength=len(counts))
+    return counts / max(counts.sum(), 1.0)
+
+
+def in_key_share(melodies: np.ndarray, scale: Sequence[int] = C_MAJOR) -> float:
+    """Share of sounding steps whose pitch class is in `scale` (C major / A natural minor): -> float."""
+    m = np.asarray(melodies).reshape(-1)
+    m = m[m != REST]
+    return float(np.isin(m % 12, scale).mean()) if len(m) else 0.0
+
+
+def tv_distance(p: np.ndarray, q: np.ndarray) -> float:
+    """Total variation distance between two histograms, 0.5 * sum |p - q| in [0, 1]."""
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    if p.shape != q.shape:
+        raise ValueError(f"histograms must have the same shape, got {p.shape} and {q.shape}")
+    return 0.5 * float(np.abs(p / p.sum() - q / q.sum()).sum())
+
+
+def compare(real: np.ndarray, generated: np.ndarray) -> dict[str, float]:
+    """Statistics of `generated` (N, T) against `real` (M, T): pitch-class and interval TV distances,
+    share of steps in key, notes per window."""
+    return {"pitch-class TV": tv_distance(pitch_class_hist(real), pitch_class_hist(generated)),
+            "interval TV": tv_distance(interval_hist(real), interval_hist(generated)),
+            "in key": in_key_share(generated),
+            "notes / window": float(np.mean([len(notes(m)) for m in np.atleast_2d(generated)]))}
+
+
+def random_melodies(n: int, length: int = 16, low: int = LOW, high: int = HIGH, seed: int = 0,
+                    durations: Sequence[int] = (1, 2, 2, 4)) -> np.ndarray:
+    """The baseline: notes with uniform random pitches in [low, high] and durations drawn from
+    `durations` (steps): -> (n, length)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, length), dtype=np.int64)
+    for i in range(n):
+        t = 0
+        while t < length:
+            d = int(rng.choice(durations))
+            out[i, t:t + d] = rng.integers(low, high + 1)
+            t += d
+    return out
+
+
+def shuffled_notes(melodies: np.ndarray, n: int, length: int = 16, seed: int = 0) -> np.ndarray:
+    """The stronger baseline: notes (pitch, duration) drawn at random from `melodies` (M, T) and
+    strung together: the right notes, in no musical order. -> (n, length)."""
+    pool = [(p, d) for m in np.atleast_2d(melodies) for p, _, d in notes(m)]
+    if not pool:
+        raise ValueError("melodies contain no notes to draw from")
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, length), dtype=np.int64)
+    for i in range(n):
+        t = 0
+        while t < length:
+            p, d = pool[rng.integers(len(pool))]
+            out[i, t:t + d] = p
+            t += d
+    return out
+
+
+def piano_roll(melody: np.ndarray, ax=None, title: str = "Piano roll", steps_per_quarter: int = 2,
+               color: str = "#0072B2"):
+    """Draw a melody (T,) as a piano roll (time in beats vs pitch); returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 2.5))
+    spq = steps_per_quarter
+    for pitch, start, n in notes(melody):
+        ax.broken_barh([(start / spq, n / spq)], (pitch - 0.4, 0.8), facecolors=color)
+    ax.set_xlim(0, len(np.asarray(melody).reshape(-1)) / spq)
+    ax.set_title(title)
+    ax.set_xlabel("time (beats)")
+    ax.set_ylabel("MIDI pitch")
+    return ax

@@ -1,0 +1,129 @@
+"""Unit tests of genai_lib.music: encoding, synthesis, statistics, baselines, piano roll."""
+
+import numpy as np
+import pytest
+
+from genai_lib import music
+
+R = music.REST
+
+
+def test_soprano_line_from_a_tiny_score():
+    from music21 import note, stream
+
+    score, part = stream.Score(), stream.Part()
+    part.partName = "Soprano"
+    for name, ql in [("G4", 1.0), ("A4", 0.5), ("B4", 0.5), ("G4", 2.0)]:
+        part.append(note.Note(name, quarterLength=ql))
+    score.insert(0, part)
+    line = music.soprano_line(score, steps_per_quarter=2)
+    assert len(line) == 8
+    assert line[0] == line[1] and line[2] + 2 == line[3]   # held note; a whole step up
+    assert music.in_key_share(line) == 1.0                  # G major moved to C major
+
+
+def test_load_chorales_caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_CACHE", str(tmp_path))
+    lines = music.load_chorales(2)
+    assert len(lines) == 2 and all(l.ndim == 1 and len(l) > 8 for l in lines)
+    assert list(tmp_path.glob("bach_soprano_n2_*.npz"))
+    again = music.load_chorales(2)
+    assert all(np.array_equal(a, b) for a, b in zip(lines, again))
+    with pytest.raises(ValueError, match="n must be"):
+        music.chorale_paths(0)
+
+
+def test_windows_hop_and_rest_filter():
+    line = np.array([60] * 10 + [R] * 6)
+    w = music.windows([line], length=4, hop=2, max_rest=0.25)
+    assert w.shape == (4, 4)  # starts 0, 2, 4, 6; at 8 half the steps are rests
+    with pytest.raises(ValueError, match="length"):
+        music.windows([line], length=1)
+
+
+def test_fold_and_one_hot_round_trip():
+    m = np.array([[40, 60, R, 90]])
+    f = music.fold(m)
+    assert f[0, 0] % 12 == 40 % 12 and music.LOW <= f[0, 0] <= music.HIGH and f[0, 2] == R
+    x = music.one_hot(m)
+    k = music.HIGH - music.LOW + 2
+    assert x.shape == (1, 4 * k) and x.sum() == 4
+    assert np.array_equal(music.from_scores(x, 4), f)
+    with pytest.raises(ValueError, match="scores must have shape"):
+        music.from_scores(x, 5)
+
+
+def test_from_scores_sampling_follows_temperature():
+    k = music.HIGH - music.LOW + 2
+    logits = np.zeros((200, 2 * k))
+    logits[:, 1] = 3.0  # step 0 prefers class 1 (pitch LOW)
+    cold = music.from_scores(logits, 2, temperature=0.05, seed=0)
+    hot = music.from_scores(logits, 2, temperature=100.0, seed=0)
+    assert (cold[:, 0] == music.LOW).mean() > 0.95
+    assert (hot[:, 0] == music.LOW).mean() < 0.2
+    with pytest.raises(ValueError, match="temperature"):
+        music.from_scores(logits, 2, temperature=-1)
+
+
+def test_notes_are_runs_without_rests():
+    assert music.notes(np.array([60, 60, R, 62, 64, 64, 64])) == [(60, 0, 2), (62, 3, 1), (64, 4, 3)]
+    assert music.notes(np.array([])) == []
+
+
+def test_midi_to_hz():
+    assert music.midi_to_hz(69) == pytest.approx(440.0)
+    assert music.midi_to_hz(81) == pytest.approx(880.0)
+
+
+def test_synthesize_length_range_and_pitch():
+    rate, bpm = 8000, 120.0
+    audio = music.synthesize(np.array([69] * 8), rate=rate, bpm=bpm, harmonics=(1.0,))
+    assert audio.dtype == np.float32 and np.abs(audio).max() <= 1.0
+    assert len(audio) >= 8 * 60 / bpm / 2 * rate  # 8 eighth notes at 120 bpm = 2 s
+    spectrum = np.abs(np.fft.rfft(audio[: rate]))
+    assert np.fft.rfftfreq(rate, 1 / rate)[spectrum.argmax()] == pytest.approx(440, abs=2)
+    assert np.all(music.synthesize(np.array([R, R]), rate=rate) == 0)
+    with pytest.raises(ValueError, match="rate"):
+        music.synthesize(np.array([60]), rate=100)
+
+
+def test_histograms_and_distances():
+    m = np.array([[60, 62, 64, 60]])
+    pc = music.pitch_class_hist(m)
+    assert pc.sum() == pytest.approx(1) and pc[0] == pytest.approx(0.5)
+    iv = music.interval_hist(m, max_interval=4)
+    assert iv.shape == (9,) and iv[4 + 2] == pytest.approx(2 / 3) and iv[4 - 4] == pytest.approx(1 / 3)
+    assert music.in_key_share(np.array([60, 61, R, 62])) == pytest.approx(2 / 3)
+    assert music.tv_distance([1, 0], [0, 1]) == 1.0 and music.tv_distance([1, 1], [2, 2]) == 0.0
+    with pytest.raises(ValueError, match="same shape"):
+        music.tv_distance([1, 0], [1, 0, 0])
+
+
+def test_compare_real_is_closer_than_random():
+    rng = np.random.default_rng(0)
+    scale = np.array([60, 62, 64, 65, 67, 69, 71, 72])
+    steps = np.cumsum(rng.choice([-1, 1], size=(200, 16)), axis=1) % 8
+    real = scale[steps]  # stepwise melodies in C major
+    other = scale[(np.cumsum(rng.choice([-1, 1], size=(200, 16)), axis=1) % 8)]
+    rand = music.random_melodies(200, 16, seed=1)
+    a, b = music.compare(real, other), music.compare(real, rand)
+    assert a["interval TV"] < b["interval TV"] and a["pitch-class TV"] < b["pitch-class TV"]
+    assert a["in key"] == 1.0 and b["in key"] < 0.8
+
+
+def test_baselines_shapes_and_pool():
+    r = music.random_melodies(5, 16, seed=0)
+    assert r.shape == (5, 16) and r.min() >= music.LOW and r.max() <= music.HIGH
+    pool = np.array([[60, 60, 64, 64]])
+    s = music.shuffled_notes(pool, 10, 8, seed=0)
+    assert s.shape == (10, 8) and set(np.unique(s)) <= {60, 64}
+    with pytest.raises(ValueError, match="no notes"):
+        music.shuffled_notes(np.array([[R, R]]), 2)
+
+
+def test_piano_roll_draws_one_bar_per_note():
+    import matplotlib.pyplot as plt
+
+    ax = music.piano_roll(np.array([60, 60, 62, R]), title="x")
+    assert len(ax.collections) == 2 and ax.get_xlabel() == "time (beats)"
+    plt.close("all")
