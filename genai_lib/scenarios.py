@@ -1,0 +1,111 @@
+"""Scenarios and decisions: many sampled futures from a generative model, turned into a
+decision (the newsvendor order) or an interval (a probabilistic forecast).
+
+Shapes: a scenario matrix is (N, S): for each of N situations (periods, patients), S
+sampled values of the uncertain quantity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def _np(a) -> np.ndarray:
+    """A float64 NumPy array from an array, list or tensor."""
+    return np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
+
+
+def _check_costs(over: float, under: float) -> None:
+    if not (over > 0 and under > 0):
+        raise ValueError(f"over and under (costs per unit) must be positive, got over={over}, under={under}")
+
+
+def lag_matrix(series, lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sliding windows of a series (T,): X (T - lags, lags) = the previous `lags` values, y (T - lags,)."""
+    s = _np(series)
+    if s.ndim != 1:
+        raise ValueError(f"series must be 1-D (T,), got shape {s.shape}")
+    if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or not 0 < lags < len(s):
+        raise ValueError(f"lags must be an integer between 1 and {len(s) - 1}, got {lags!r}")
+    x = np.lib.stride_tricks.sliding_window_view(s, lags)[:-1]
+    return x.copy(), s[lags:].copy()
+
+
+def newsvendor_cost(order, demand, over: float, under: float) -> np.ndarray:
+    """Cost of stocking `order` when `demand` happens: over * leftover + under * shortfall (elementwise)."""
+    _check_costs(over, under)
+    q, d = np.broadcast_arrays(_np(order), _np(demand))
+    return over * np.maximum(q - d, 0.0) + under * np.maximum(d - q, 0.0)
+
+
+def critical_ratio(over: float, under: float) -> float:
+    """The newsvendor's optimal service level under / (under + over) (Arrow, Harris & Marschak, 1951)."""
+    _check_costs(over, under)
+    return under / (under + over)
+
+
+def newsvendor_order(scenarios, over: float, under: float) -> np.ndarray:
+    """Order minimising expected cost over the scenarios: their critical-ratio quantile. (N, S) -> (N,)."""
+    s = _np(scenarios)
+    if s.ndim != 2 or s.shape[1] < 2:
+        raise ValueError(f"scenarios must have shape (N, S) with S >= 2 samples, got {s.shape}")
+    return np.quantile(s, critical_ratio(over, under), axis=1)
+
+
+def expected_cost(order, scenarios, over: float, under: float) -> np.ndarray:
+    """Mean newsvendor cost of `order` (N,) over scenario rows (N, S) -> (N,)."""
+    s = _np(scenarios)
+    q = _np(order).reshape(-1, 1)
+    if s.ndim != 2 or len(q) != len(s):
+        raise ValueError(f"order (N,) and scenarios (N, S) must agree, got {q.shape[0]} and {s.shape}")
+    return newsvendor_cost(q, s, over, under).mean(axis=1)
+
+
+def interval(samples, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Central prediction interval from samples (N, S): the (1-level)/2 and (1+level)/2 quantiles, (N,) each."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.8), got {level!r}")
+    s = _np(samples)
+    if s.ndim != 2 or s.shape[1] < 2:
+        raise ValueError(f"samples must have shape (N, S) with S >= 2, got {s.shape}")
+    lo, hi = np.quantile(s, [(1 - level) / 2, (1 + level) / 2], axis=1)
+    return lo, hi
+
+
+@torch.no_grad()
+def sample_with_noise(model, n: int, c: Tensor | None = None) -> Tensor:
+    """n draws of x ~ p(x[|c]) from a Gaussian VAE: decoder mean at z ~ N(0, I) plus decoder noise.
+
+    c: None or (n, C) -> (n, D). Unlike `vae.sample` (decoder means only) this adds the
+    noise N(0, diag(std^2)) that is part of the model's distribution (Kingma & Welling, 2014).
+    """
+    if getattr(model, "log_std", None) is None:
+        raise ValueError("model must be a VAE with likelihood='gaussian' (it has no log_std)")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    dev = next(model.parameters()).device
+    if c is not None:
+        c = torch.as_tensor(c, dtype=torch.float32).to(dev)
+        if c.dim() != 2 or len(c) != n:
+            raise ValueError(f"c must have shape ({n}, C), got {tuple(c.shape)}")
+    was_training = model.training
+    model.eval()
+    z = torch.randn(n, model.config.latent_dim, device=dev)
+    mean = model.mean(model.decode(z, c))
+    x = mean + model.log_std.exp() * torch.randn_like(mean)
+    model.train(was_training)
+    return x
+
+
+@torch.no_grad()
+def predictive_samples(model, c: Tensor, n: int) -> Tensor:
+    """n draws of x ~ p(x|c) from a conditional Gaussian VAE for each row of c: (N, C) -> (N, n, D)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    c = torch.as_tensor(c, dtype=torch.float32)
+    if c.dim() != 2:
+        raise ValueError(f"c must have shape (N, C), got {tuple(c.shape)}")
+    x = sample_with_noise(model, len(c) * n, c.repeat_interleave(n, dim=0))
+    return x.view(len(c), n, -1)
