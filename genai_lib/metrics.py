@@ -237,3 +237,63 @@ def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarr
                        "frechet": frechet_distance(classifier_features(classifier, x), ref_feat),
                        "precision": prec, "recall": rec}
     return table
+
+
+# --- tabular data: utility and privacy ---
+
+def tstr(x_train, y_train, x_test, y_test, model=None, score: str = "balanced_accuracy") -> float:
+    """Train-on-synthetic, test-on-real (Esteban et al., 2017): fit a classifier on (N, D), (N,)
+    rows (synthetic for TSTR, real for the TRTR reference) and score it on real (M, D), (M,).
+
+    model: an unfitted scikit-learn classifier (cloned; default: scaled logistic regression);
+    score: 'accuracy', 'balanced_accuracy' or 'roc_auc' (binary labels).
+    """
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    scorers = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score,
+               "roc_auc": roc_auc_score}
+    if score not in scorers:
+        raise ValueError(f"score must be one of {sorted(scorers)}, got {score!r}")
+    xa, xb = _as_2d("x_train", x_train).numpy(), _as_2d("x_test", x_test).numpy()
+    ya, yb = np.asarray(torch.as_tensor(y_train).cpu()), np.asarray(torch.as_tensor(y_test).cpu())
+    if xa.shape[1] != xb.shape[1]:
+        raise ValueError(f"x_train and x_test must have the same number of features, "
+                         f"got {xa.shape[1]} and {xb.shape[1]}")
+    if len(ya) != len(xa) or len(yb) != len(xb):
+        raise ValueError(f"labels must match rows: x_train {len(xa)} vs y_train {len(ya)}, "
+                         f"x_test {len(xb)} vs y_test {len(yb)}")
+    if len(np.unique(ya)) < 2:
+        raise ValueError("y_train has a single class: a classifier needs at least two")
+    clf = clone(model) if model is not None else make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=2000))
+    clf.fit(xa, ya)
+    if score == "roc_auc":
+        return float(roc_auc_score(yb, clf.predict_proba(xb)[:, 1]))
+    return float(scorers[score](yb, clf.predict(xb)))
+
+
+def distance_to_closest_record(query, reference, chunk: int = 2048) -> np.ndarray:
+    """Euclidean distance from each query row (N, D) to its nearest reference row (M, D): (N,).
+
+    The privacy check of synthetic tables: synthetic rows much closer to the training rows
+    than fresh real rows are suspected copies.
+    """
+    q, r = _pair(query, reference)
+    return torch.cat([torch.cdist(q[i:i + chunk], r).min(dim=1).values
+                      for i in range(0, len(q), chunk)]).numpy()
+
+
+def coverage(y, lower, upper) -> float:
+    """Share of targets inside their prediction interval, lower <= y <= upper. All (N,)."""
+    y, lo, hi = (np.asarray(torch.as_tensor(a, dtype=torch.float64).cpu()).ravel()
+                 for a in (y, lower, upper))
+    if not (len(y) == len(lo) == len(hi)) or len(y) == 0:
+        raise ValueError(f"y, lower and upper must have the same non-zero length, "
+                         f"got {len(y)}, {len(lo)}, {len(hi)}")
+    if np.any(lo > hi):
+        raise ValueError("some lower bounds are above their upper bounds: swapped arguments?")
+    return float(np.mean((y >= lo) & (y <= hi)))
