@@ -10,16 +10,25 @@
 2. With `launch_buttons: thebe: false` nothing on the page uses thebe, yet sphinx-thebe
    still adds its script, its CSS and an inline config naming a CDN URL. We remove them so
    that no page refers to the network for code it never runs.
+3. Matplotlib's `FuncAnimation.to_jshtml()` output links Font Awesome 4 from a CDN for its
+   play/pause icons. The theme already ships Font Awesome 6, which draws the same `fa fa-*`
+   icons, so we drop that stylesheet link from the page body: the book needs no network.
+4. `static/genai-book.js`: a click on a solution's title (which holds a link to its
+   exercise) opens the solution instead of raising an error and jumping away.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
 
 THEBE_ASSETS = ("sphinx-thebe.js", "sphinx-thebe.css")
+CDN_FONT_AWESOME = re.compile(
+    r'<link\s+rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*"\s*/?>\s*')
 
 
 def _key(asset: Any) -> tuple:
@@ -59,9 +68,18 @@ def clean_assets(app: Sphinx, pagename: str, templatename: str, context: dict,
             seen.add(key)
             kept.append(asset)
         assets[:] = kept  # in place: the template reads this very list
+    if "body" in context:
+        context["body"] = CDN_FONT_AWESOME.sub("", context["body"])
+
+
+def add_static(app: Sphinx) -> None:
+    """Serve _ext/static (genai-book.js) with the book's static files."""
+    app.config.html_static_path.append(str(Path(__file__).parent / "static"))
 
 
 def setup(app: Sphinx) -> dict:
     """Register the page-asset clean-up (runs late, after every extension added its files)."""
+    app.connect("builder-inited", add_static)
+    app.add_js_file("genai-book.js")
     app.connect("html-page-context", clean_assets, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
