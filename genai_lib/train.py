@@ -26,6 +26,7 @@ StepFn = Callable[[Batch], dict[str, Tensor]]
 Data = Union[Tensor, Sequence[Tensor], DataLoader]
 History = dict[str, list[float]]
 Callback = Callable[[int, dict[str, float], nn.Module], Any]
+NAN_CHECK_EVERY = 32  # steps between NaN checks (each one waits for the device)
 
 
 def supervised_step(model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -106,8 +107,11 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
     with `loss_fn` and `optimizer` (Adam(lr) if None). With your own `step`, pass its
     optimiser(s) as `optimizer` so checkpoints carry their state.
     Callbacks are called as cb(epoch, logs, model) after each epoch; they may add entries
-    to `logs`; returning True stops training. With `checkpoint`, the state is written
-    atomically after every epoch, and `resume=True` continues from it.
+    to `logs`; returning True stops training; a callback's optional `finish(model)` method
+    runs when training ends. A non-finite loss raises FloatingPointError naming the epoch
+    and step (checked every NAN_CHECK_EVERY steps and at the end of each epoch).
+    With `checkpoint`, the state is written atomically after every epoch, and
+    `resume=True` continues from it.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
@@ -134,7 +138,8 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
     history: History = {}
     start = 0
     if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state = ckpt.load(checkpoint, map_location=dev)
+        # on the CPU: RNG states must stay CPU tensors; load_state_dict copies to the model's device
+        state = ckpt.load(checkpoint, map_location="cpu")
         model.load_state_dict(state["model"])
         if len(state["optimizers"]) != len(optimizers):
             raise ValueError(f"checkpoint has {len(state['optimizers'])} optimiser states, "
@@ -146,32 +151,34 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
         history, start = state["history"], state["epoch"]
 
     total = 0
-    bar = tqdm(range(start, epochs), initial=start, total=epochs, disable=quiet,
-               leave=True, dynamic_ncols=True, desc=type(model).__name__)
+    # quiet=False leaves `disable` unset so that TQDM_DISABLE=1 (tests, book builds) still wins
+    bar = tqdm(range(start, epochs), initial=start, total=epochs, leave=True,
+               dynamic_ncols=True, desc=type(model).__name__, **({"disable": True} if quiet else {}))
     for epoch in bar:
         model.train()
-        sums: dict[str, Tensor] = {}
-        count = 0
+        # Metrics stay tensors until the epoch ends and the NaN check runs every
+        # NAN_CHECK_EVERY steps: a float() per step would force a GPU sync every step.
+        values: dict[str, list[Tensor]] = {}
+        count = checked = 0
         source = (batches(tensors, batch_size, generator, shuffle) if tensors is not None
                   else (_to(b, dev) for b in data))
         for batch in source:
             metrics = step(batch)
-            loss = metrics.get("loss", next(iter(metrics.values()), None))
-            if loss is not None and not math.isfinite(float(loss)):
-                raise FloatingPointError(
-                    f"loss became {float(loss)} at epoch {epoch + 1}, step {count + 1}: "
-                    f"training diverged. Try a smaller learning rate (lr), normalised inputs, "
-                    f"or gradient clipping."
-                )
             for name, value in metrics.items():
-                sums[name] = sums.get(name, 0.0) + value.detach().float()
+                values.setdefault(name, []).append(
+                    value.detach() if isinstance(value, Tensor) else torch.tensor(float(value)))
             count += 1
             total += 1
+            if count - checked >= NAN_CHECK_EVERY:
+                _check_finite(values, epoch, checked)
+                checked = count
             if max_steps is not None and total >= max_steps:
                 break
-        logs = {name: float(v) / max(count, 1) for name, v in sums.items()}
+        _check_finite(values, epoch, checked)
+        logs = {name: float(torch.stack(v).float().mean()) for name, v in values.items()}
         model.eval()
-        stop = any(bool(cb(epoch, logs, model)) for cb in list(callbacks))
+        # a list, not a generator: every callback runs even when an earlier one says stop
+        stop = any([bool(cb(epoch, logs, model)) for cb in callbacks])
         for name, value in logs.items():
             history.setdefault(name, []).append(value)
         bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
@@ -183,17 +190,44 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
         if stop or (max_steps is not None and total >= max_steps):
             break
     bar.close()
+    for cb in callbacks:  # e.g. EarlyStopping puts the best weights back
+        finish = getattr(cb, "finish", None)
+        if callable(finish):
+            finish(model)
     model.eval()
     return history
 
 
-class EarlyStopping:
-    """Callback: stop when `monitor` has not improved for `patience` epochs; keeps the best weights."""
+def _check_finite(values: dict[str, list[Tensor]], epoch: int, start: int) -> None:
+    """Raise FloatingPointError at the first non-finite loss in steps start+1, ... of `epoch`."""
+    name = "loss" if "loss" in values else next(iter(values), None)
+    if name is None or len(values[name]) <= start:
+        return
+    chunk = torch.stack(values[name][start:]).float().reshape(len(values[name]) - start, -1)
+    finite = torch.isfinite(chunk).all(dim=1)
+    if not bool(finite.all()):
+        i = int((~finite).nonzero()[0])
+        raise FloatingPointError(
+            f"{name} became {float(chunk[i].sum())} at epoch {epoch + 1}, step {start + i + 1}: "
+            f"training diverged. Try a smaller learning rate (lr), normalised inputs, "
+            f"or gradient clipping."
+        )
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, mode: str = "min") -> None:
+
+class EarlyStopping:
+    """Callback: stop when `monitor` has not improved for `patience` epochs; keeps the best weights.
+
+    With restore_best=True (default), `fit` puts the best weights back when training ends.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, mode: str = "min",
+                 restore_best: bool = True) -> None:
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"patience must be a positive integer, got {patience!r}")
         self.monitor, self.patience, self.mode = monitor, patience, mode
+        self.restore_best = restore_best
         self.best, self.best_epoch, self.best_state = math.inf, -1, None
 
     def __call__(self, epoch: int, logs: dict[str, float], model: nn.Module) -> bool:
@@ -211,6 +245,11 @@ class EarlyStopping:
         if self.best_state is not None:
             model.load_state_dict(self.best_state)
         return model
+
+    def finish(self, model: nn.Module) -> None:
+        """Called by `fit` when training ends: restore the best weights if restore_best."""
+        if self.restore_best:
+            self.restore(model)
 
 
 def evaluate(fn: Callable[[nn.Module], dict[str, float]]) -> Callback:
