@@ -195,3 +195,20 @@ def init_weights(model: nn.Module, scheme: str = "he") -> nn.Module:
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of scalar parameters (weights + biases) in `model`."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def layer_grad_norms(model: nn.Module, x: Tensor, y: Tensor,
+                     loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None) -> list[float]:
+    """L2 norm of d loss / d W for every Linear/Conv weight, input to output, on one batch.
+
+    x: (B, ...), y: (B,) class labels (loss_fn defaults to cross-entropy). Gradients are cleared after.
+    """
+    loss_fn = loss_fn or nn.functional.cross_entropy
+    weights = [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    if not weights:
+        raise ValueError("model has no Linear or Conv2d layers to measure")
+    was_training = model.training
+    model.train()
+    grads = torch.autograd.grad(loss_fn(model(x), y), weights)
+    model.train(was_training)
+    return [float(g.norm()) for g in grads]

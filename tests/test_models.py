@@ -149,3 +149,20 @@ def test_block_alone_and_count_frozen():
     m = MLP([3, 2])
     m.out.bias.requires_grad_(False)
     assert count_parameters(m) == 6 and count_parameters(m, trainable_only=False) == 8
+
+
+def test_layer_grad_norms_vanish_in_a_deep_sigmoid_net():
+    from genai_lib.models import layer_grad_norms
+
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 16), torch.randint(0, 4, (64,))
+    deep = MLP([16] + [32] * 10 + [4], activation="sigmoid")
+    norms = layer_grad_norms(deep, x, y)
+    assert len(norms) == 11 and all(n >= 0 for n in norms)
+    assert norms[0] < 1e-3 * norms[-1]  # vanishing: the first layer hardly learns
+    assert all(p.grad is None for p in deep.parameters())  # nothing left behind
+    res = MLP([16] + [32] * 10 + [4], activation="sigmoid", residual=True)
+    r = layer_grad_norms(res, x, y)
+    assert r[0] > 1e-3 * r[-1] and r[0] > 1e4 * norms[0]  # skips carry the gradient back
+    with pytest.raises(ValueError, match="no Linear"):
+        layer_grad_norms(nn.ReLU(), x, y)
