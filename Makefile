@@ -1,15 +1,15 @@
 # The two commands: `make book` builds the executed book, `make test` runs every test.
 # Both create .venv and install everything the first time (and again when the
 # requirements change).
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PYTHON   ?= python3
+VENV     ?= .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
 # Progress bars are for people at a keyboard, not for the rendered page or the test log.
 export TQDM_DISABLE := 1
-export MPLBACKEND := Agg
 
-.PHONY: book test lab bench clean venv
+.PHONY: book test unit-test browser-test lab bench clean venv
 
 venv: $(STAMP)
 
@@ -23,17 +23,30 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 book: $(STAMP)
 	GENAI_PROFILE=$${GENAI_PROFILE:-full} $(BIN)/jupyter-book build . -W -n --keep-going
 
-## make test: unit tests + every notebook executed by nbval in the quick profile
-test: $(STAMP)
-	GENAI_PROFILE=quick $(BIN)/python -m pytest
+## make test: unit tests + every notebook executed by nbval (quick profile), then the
+## rendered book checked in headless Chromium where Chromium is installed
+test: unit-test
+ifneq ($(CHROMIUM),)
+	$(MAKE) browser-test
+else
+	@echo "Chromium not found: skipped the browser test (apt-get install chromium to run it)"
+endif
+
+unit-test: $(STAMP)
+	GENAI_PROFILE=quick $(BIN)/python -m pytest --ignore=tests/browser
+
+## make browser-test: build the book (quick profile) and check every page in headless Chromium
+browser-test: $(STAMP)
+	GENAI_PROFILE=quick $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/quick
+	GENAI_BOOK_HTML=_build/quick/_build/html GENAI_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/browser -q
 
 ## make lab: JupyterLab with this project's environment as its kernel
 lab: $(STAMP)
-	unset TQDM_DISABLE MPLBACKEND; $(BIN)/jupyter lab chapters/
+	unset TQDM_DISABLE; $(BIN)/jupyter lab chapters/
 
 ## make bench: measured speed of the helpers vs plain PyTorch (not part of the tests)
 bench: $(STAMP)
-	GENAI_PROFILE=quick $(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf _build .pytest_cache $(VENV) *.egg-info

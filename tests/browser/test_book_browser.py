@@ -66,6 +66,9 @@ def _why_skip() -> str | None:
     return None
 
 
+if _why_skip() is not None and os.environ.get("GENAI_REQUIRE_BROWSER") == "1":
+    # `make browser-test` promises a browser check: a missing piece is a failure, not a skip
+    raise RuntimeError(f"browser test cannot run: {_why_skip()}")
 pytestmark = pytest.mark.skipif(_why_skip() is not None, reason=_why_skip() or "")
 
 
