@@ -96,9 +96,9 @@ def _check_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def neuron_accuracy(x: np.ndarray, y: np.ndarray, w: Sequence[float], b: float) -> float:
-    """Accuracy of the neuron 1[w . x + b > 0]. x: (N, 2), y: (N,) in {0, 1}, w: (2,)."""
+    """Accuracy of the step neuron 1[w . x + b >= 0] (as scratch.neuron.step). x: (N, 2), y: (N,)."""
     x, y = _check_points(x, y)
-    return float(np.mean((x @ np.asarray(w, dtype=float) + b > 0).astype(int) == y))
+    return float(np.mean((x @ np.asarray(w, dtype=float) + b >= 0).astype(int) == y))
 
 
 def _draw_neuron(ax: Axes, x: np.ndarray, y: np.ndarray, w: Sequence[float], b: float,
@@ -106,7 +106,7 @@ def _draw_neuron(ax: Axes, x: np.ndarray, y: np.ndarray, w: Sequence[float], b: 
     """Shade the neuron's two half-planes, draw its line and the points; returns accuracy."""
     xx, yy, pts = grid_2d(xlim, ylim, 100)
     score = (pts @ np.asarray(w, dtype=float) + b).reshape(xx.shape)
-    ax.contourf(xx, yy, (score > 0).astype(float), levels=[-0.5, 0.5, 1.5],
+    ax.contourf(xx, yy, (score >= 0).astype(float), levels=[-0.5, 0.5, 1.5],
                 colors=[PALETTE[0], PALETTE[1]], alpha=0.15)
     if np.ptp(score) > 0 and score.min() < 0 < score.max():
         ax.contour(xx, yy, score, levels=[0.0], colors="black", linewidths=1.5)
@@ -150,8 +150,12 @@ def neuron_playground_static(x: np.ndarray, y: np.ndarray,
 
 def neuron_playground(x: np.ndarray, y: np.ndarray, w: tuple[float, float] = (1.0, 1.0),
                       b: float = 0.0, weight_range: float = 3.0,
-                      bias_range: float | None = None) -> Playground:
-    """Sliders w1, w2, b move a neuron's decision line over labelled points x: (N, 2), y: (N,)."""
+                      bias_range: float | None = None,
+                      settings: Sequence[tuple[float, float, float]] | None = None) -> Playground:
+    """Sliders w1, w2, b move a neuron's decision line over labelled points x: (N, 2), y: (N,).
+
+    `settings` are the (w1, w2, b) panels of the static stand-in shown in the rendered book.
+    """
     x, y = _check_points(x, y)
     bias_range = bias_range if bias_range is not None else 2 * weight_range * np.abs(x).max()
     s_w1 = _slider("w1", w[0], -weight_range, weight_range, 0.05)
@@ -164,7 +168,7 @@ def neuron_playground(x: np.ndarray, y: np.ndarray, w: tuple[float, float] = (1.
         acc = _draw_neuron(fig.subplots(), x, y, (s_w1.value, s_w2.value), s_b.value, xlim, ylim)
         return fig, f"<b>accuracy: {acc:.1%}</b> ({len(x)} points)"
 
-    return _assemble([s_w1, s_w2, s_b], draw, lambda: neuron_playground_static(x, y))
+    return _assemble([s_w1, s_w2, s_b], draw, lambda: neuron_playground_static(x, y, settings))
 
 
 # --- gradient descent on a 2-D function ----------------------------------------------------
