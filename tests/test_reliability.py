@@ -1,0 +1,124 @@
+"""Interrupted work, safe loading and reproducibility."""
+
+import os
+import pickle
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from nbclient import NotebookClient
+from torch import nn
+
+from genai_lib import checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_kill_during_checkpoint_write_keeps_previous(tmp_path):
+    """SIGKILL a process in the middle of writing a checkpoint: the previous one still loads."""
+    path = tmp_path / "model.pt"
+    child = textwrap.dedent(f"""
+        import sys, time, torch
+        from genai_lib import checkpoint
+        checkpoint.save({str(path)!r}, {{"model": {{"w": torch.ones(3)}}}})
+        real_save = torch.save
+        def slow_save(obj, f, *a, **k):          # a slow disk: write, then hang mid-file
+            f.write(b"\\x80" * 4096); f.flush()
+            print("writing", flush=True)
+            time.sleep(60)
+        torch.save = slow_save
+        checkpoint.save({str(path)!r}, {{"model": {{"w": torch.zeros(3)}}}})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        temps = list(tmp_path.glob(".model.pt.*.tmp"))
+        assert temps, "the new checkpoint should be half-written to a temporary file"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    state = checkpoint.load(path)
+    assert torch.equal(state["model"]["w"], torch.ones(3))  # the last good checkpoint
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"format_version": checkpoint.FORMAT_VERSION, "model": Evil()}, f)
+    with pytest.raises(ValueError, match="not a readable genai_lib checkpoint"):
+        checkpoint.load(path)
+
+
+def test_truncated_checkpoint_is_clear_error(tmp_path):
+    path = tmp_path / "m.pt"
+    checkpoint.save_model(path, nn.Linear(4, 2))
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match="not a readable genai_lib checkpoint.*train again"):
+        checkpoint.load(path)
+
+
+def test_incompatible_format_version_is_named(tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save({"format_version": 0, "model": {}}, path)
+    with pytest.raises(ValueError, match="format 0.*reads format 1"):
+        checkpoint.load(path)
+
+
+def test_weights_that_do_not_fit_the_model(tmp_path):
+    path = tmp_path / "m.pt"
+    checkpoint.save_model(path, nn.Linear(4, 2))
+    with pytest.raises(ValueError, match="do not fit this model"):
+        checkpoint.load_model(path, nn.Linear(5, 2))
+
+
+def test_missing_checkpoint_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint at .*nope.pt"):
+        checkpoint.load(tmp_path / "nope.pt")
+
+
+def test_every_torch_load_is_weights_only():
+    for py in (ROOT / "genai_lib").rglob("*.py"):
+        for line in py.read_text().splitlines():
+            if "torch.load(" in line:
+                assert "weights_only=True" in line, f"{py.name}: {line.strip()}"
+
+
+TIMING = re.compile(r"(?i)\b(seconds?|ms|time|it/s|steps/s)\b|\d\s*s\b")
+
+
+def printed_text(path: Path) -> list[str]:
+    """Execute a notebook in a fresh kernel; its printed and displayed text, timing lines dropped."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    lines = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            lines += [l for l in "".join(text).splitlines()
+                      if not TIMING.search(l) and "object at 0x" not in l]
+    return lines
+
+
+@pytest.mark.parametrize("name", ["03_backprop", "04_deep_learning"])
+def test_same_seed_same_numbers(name):
+    path = ROOT / "chapters" / f"{name}.ipynb"
+    if not path.exists():
+        pytest.fail(f"{path.name} is missing")
+    first, second = printed_text(path), printed_text(path)
+    assert len(first) > 5
+    assert first == second
