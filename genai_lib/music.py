@@ -52,10 +52,15 @@ def chorale_paths(n: int) -> list:
 
 def load_chorales(n: int = 40, steps_per_quarter: int = 2, cache: bool = True) -> list[np.ndarray]:
     """Soprano lines of the first n chorales, [(T_i,), ...]; parsed once, then read from an .npz cache."""
-    path = runtime.cache_dir() / f"bach_soprano_n{n}_spq{steps_per_quarter}.npz"
-    if cache and path.exists():
-        with np.load(path) as f:
-            return np.split(f["pitches"], np.cumsum(f["lengths"])[:-1])
+    folder = runtime.cache_dir()
+    path = folder / f"bach_soprano_n{n}_spq{steps_per_quarter}.npz"
+    # Any cached parse of at least n chorales will do: the files come in a fixed order.
+    pattern = f"bach_soprano_n*_spq{steps_per_quarter}.npz"
+    found = sorted((int(p.stem.split("_")[2][1:]), p) for p in folder.glob(pattern))
+    found = [item for item in found if item[0] >= n]
+    if cache and found:
+        with np.load(found[0][1]) as f:
+            return np.split(f["pitches"], np.cumsum(f["lengths"])[:-1])[:n]
     from music21 import corpus
 
     lines = [soprano_line(corpus.parse(p), steps_per_quarter) for p in chorale_paths(n)]

@@ -29,6 +29,9 @@ def test_load_chorales_caches(tmp_path, monkeypatch):
     assert list(tmp_path.glob("bach_soprano_n2_*.npz"))
     again = music.load_chorales(2)
     assert all(np.array_equal(a, b) for a, b in zip(lines, again))
+    first = music.load_chorales(1)  # served from the larger cached parse
+    assert len(first) == 1 and np.array_equal(first[0], lines[0])
+    assert not list(tmp_path.glob("bach_soprano_n1_*.npz"))
     with pytest.raises(ValueError, match="n must be"):
         music.chorale_paths(0)
 

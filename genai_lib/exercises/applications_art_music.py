@@ -1,0 +1,145 @@
+"""Checkers for the exercises of chapter 7, generative art and music (07a_art, 07b_music)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from genai_lib import art, music
+from genai_lib.exercises import Feedback, check_function, compare, right, wrong
+
+
+def _lerp_reference(z0, z1, steps):
+    return art.interpolate(torch.as_tensor(z0), torch.as_tensor(z1), steps, spherical=False).numpy()
+
+
+def check_lerp(fn: Callable) -> Feedback:
+    """`fn(z0, z1, steps)` -> (steps, D) points from z0 to z1 on a straight line."""
+    if not callable(fn):
+        return wrong(f"pass your function itself (e.g. `lerp`), got {type(fn).__name__}")
+    z0, z1 = np.array([1.0, -2.0, 0.5]), np.array([3.0, 0.0, -0.5])
+    try:
+        got = np.asarray(fn(z0, z1, 5), dtype=float)
+    except Exception as err:  # the learner's code failed: say how
+        return wrong(f"`lerp(z0, z1, 5)` raised {type(err).__name__}: {err}")
+    if got.shape == (5, 3) and np.allclose(got[0], z1) and np.allclose(got[-1], z0):
+        return wrong("the path runs backwards: row 0 must be z0 and the last row z1 "
+                     "(use t going from 0 to 1 with (1 - t) * z0 + t * z1)")
+    if got.shape == (5, 3) and np.allclose(got[0], z0) and not np.allclose(got[-1], z1):
+        return wrong("the path starts at z0 but never reaches z1: include t = 1 "
+                     "(np.linspace(0, 1, steps) includes both ends)")
+    return check_function("lerp", fn, _lerp_reference,
+                          [(z0, z1, 5), (np.zeros(2), np.ones(2), 3), (z1, z0, 2)])
+
+
+def _hcorr_reference(img):
+    a = np.asarray(img, dtype=float)
+    p, q = a[:, :-1].ravel(), a[:, 1:].ravel()
+    return float(np.corrcoef(p, q)[0, 1])
+
+
+def check_horizontal_correlation(fn: Callable) -> Feedback:
+    """`fn(img)` for a grey image (H, W) -> correlation of each pixel with its right neighbour."""
+    if not callable(fn):
+        return wrong(f"pass your function itself, got {type(fn).__name__}")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:16, 0:16] / 16.0
+    smooth = 0.3 + 0.5 * np.sin(3 * xx) * yy
+    noise = rng.random((16, 16)) + 2.0  # an offset: centring matters here
+    try:
+        got = fn(noise)
+        if got is None:
+            return wrong("your function returned None: did you forget to `return` the correlation?")
+        got = float(got)
+    except Exception as err:
+        return wrong(f"your function raised {type(err).__name__}: {err} on a (16, 16) image")
+    p, q = noise[:, :-1].ravel(), noise[:, 1:].ravel()
+    cosine = float(p @ q / np.sqrt((p @ p) * (q @ q)))
+    if np.isclose(got, cosine, atol=1e-6):
+        return wrong("on an image of noise your answer is close to 1: subtract the means of the "
+                     "two pixel sets before multiplying (that is what makes it a correlation)")
+    vertical = float(np.corrcoef(noise[:-1].ravel(), noise[1:].ravel())[0, 1])
+    if np.isclose(got, vertical, atol=1e-9) and not np.isclose(got, _hcorr_reference(noise)):
+        return wrong("you compared each pixel with the one below it: the right neighbour of "
+                     "img[i, j] is img[i, j + 1] (slice along axis 1)")
+    return check_function("horizontal_correlation", fn, _hcorr_reference, [smooth, noise, smooth.T],
+                          rtol=1e-6, atol=1e-9)
+
+
+def check_midi_to_hz(fn: Callable) -> Feedback:
+    """`fn(p)` -> frequency in Hz of MIDI pitch p (equal temperament, A4 = 69 = 440 Hz)."""
+    if not callable(fn):
+        return wrong(f"pass your function itself, got {type(fn).__name__}")
+    try:
+        a4 = fn(69)
+        if a4 is None:
+            return wrong("`midi_to_hz(69)` returned None: did you forget to `return` the frequency?")
+        a4 = float(a4)
+    except Exception as err:
+        return wrong(f"`midi_to_hz(69)` raised {type(err).__name__}: {err}")
+    if not np.isclose(a4, 440.0):
+        ratio = a4 / 440.0 if a4 else 0.0
+        if np.isclose(np.log2(abs(ratio) or 1e-9) % 1, 0) and ratio > 0:
+            return wrong(f"midi_to_hz(69) = {a4:.6g}: off by {np.log2(ratio):+.0f} octave(s); "
+                         f"A4 is MIDI 69 and sounds at 440 Hz")
+        return wrong(f"midi_to_hz(69) should be 440 Hz (A4), your answer = {a4:.6g}")
+    return check_function("midi_to_hz", fn, lambda p: float(music.midi_to_hz(p)),
+                          [60, 81, 57.0, 100], rtol=1e-6)
+
+
+def check_in_key_share(fn: Callable) -> Feedback:
+    """`fn(melody)` -> share of sounding steps (not rests) whose pitch class is in C major."""
+    if not callable(fn):
+        return wrong(f"pass your function itself, got {type(fn).__name__}")
+    R = music.REST
+    with_rests = np.array([60, 61, R, R, 64, 66])
+    try:
+        got = fn(with_rests)
+        if got is None:
+            return wrong("your function returned None: did you forget to `return` the share?")
+        got = float(got)
+    except Exception as err:
+        return wrong(f"your function raised {type(err).__name__}: {err} on {with_rests}")
+    if np.isclose(got, 2 / 6) or np.isclose(got, 4 / 6):
+        return wrong("rests (-1) are counted as steps: keep only the sounding steps "
+                     "(melody != REST) before counting")
+    if np.isclose(got, 0.0):
+        return wrong("use the pitch class p % 12 to test membership in C major, not the pitch")
+    return check_function("in_key_share", fn, music.in_key_share,
+                          [with_rests, np.array([72, 74, 76, 77]), np.array([61, 63, 66, 68]),
+                           np.array([57, 59, 60, 62, 64, 65, 68, 69])])
+
+
+def check_melody(melody) -> Feedback:
+    """A composed melody: 16 eighth-note steps, C major, at least 5 notes, no leap above a
+    fourth (5 semitones), ending on C."""
+    if melody is None:
+        return wrong("`melody` is None: write 16 MIDI pitches, e.g. [60, 60, 62, ...]")
+    m = np.asarray(melody)
+    if m.shape != (16,):
+        return wrong(f"the melody must have 16 steps (shape (16,)), got shape {m.shape}")
+    if not np.issubdtype(m.dtype, np.integer):
+        return wrong("pitches must be whole MIDI numbers (ints), e.g. 60 for middle C")
+    sounding = m[m != music.REST]
+    if np.any((sounding < music.LOW) | (sounding > music.HIGH)):
+        return wrong(f"keep pitches between {music.LOW} and {music.HIGH} (the soprano's range)")
+    outside = sorted({int(p) for p in sounding if p % 12 not in music.C_MAJOR})
+    if outside:
+        return wrong(f"pitches {outside} are not in C major (only white keys: C D E F G A B)")
+    ns = music.notes(m)
+    if len(ns) < 5:
+        return wrong(f"the melody has {len(ns)} notes; write at least 5 (a held note is one note)")
+    leaps = np.abs(np.diff([p for p, _, _ in ns]))
+    if leaps.max() > 5:
+        return wrong(f"a leap of {int(leaps.max())} semitones: chorale melodies move mostly by "
+                     f"step; keep every leap at most a fourth (5 semitones)")
+    if m[-1] == music.REST or m[-1] % 12 != 0:
+        return wrong("end on the tonic, a C (MIDI 60 or 72): that is what makes a phrase sound finished")
+    return right(f"a singable phrase: {len(ns)} notes, all in C major, largest leap "
+                 f"{int(leaps.max())} semitones, ending on C.")
+
+
+__all__ = ["check_lerp", "check_horizontal_correlation", "check_midi_to_hz",
+           "check_in_key_share", "check_melody", "compare"]

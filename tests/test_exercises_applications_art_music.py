@@ -1,0 +1,73 @@
+"""The chapter 7 art/music checkers: reference solutions pass, typical mistakes get the right message."""
+
+import numpy as np
+
+from genai_lib import music
+from genai_lib.exercises import applications_art_music as ex
+
+
+def test_lerp():
+    good = lambda z0, z1, n: np.linspace(0, 1, n)[:, None] * (z1 - z0) + z0  # noqa: E731
+    assert ex.check_lerp(good)
+    backwards = lambda z0, z1, n: good(z1, z0, n)  # noqa: E731
+    assert "backwards" in ex.check_lerp(backwards).message
+    short = lambda z0, z1, n: np.linspace(0, 1, n + 1)[:-1, None] * (z1 - z0) + z0  # noqa: E731
+    fb = ex.check_lerp(short)
+    assert not fb and "never reaches z1" in fb.message
+    assert not ex.check_lerp(None)
+
+
+def test_horizontal_correlation():
+    def good(img):
+        p, q = img[:, :-1].ravel(), img[:, 1:].ravel()
+        p, q = p - p.mean(), q - q.mean()
+        return (p @ q) / np.sqrt((p @ p) * (q @ q))
+
+    assert ex.check_horizontal_correlation(good)
+
+    def cosine(img):
+        p, q = img[:, :-1].ravel(), img[:, 1:].ravel()
+        return (p @ q) / np.sqrt((p @ p) * (q @ q))
+
+    fb = ex.check_horizontal_correlation(cosine)
+    assert not fb and "subtract the means" in fb.message
+    vertical = lambda img: good(img.T)  # noqa: E731
+    fb = ex.check_horizontal_correlation(vertical)
+    assert not fb and "below" in fb.message
+
+
+def test_midi_to_hz():
+    assert ex.check_midi_to_hz(lambda p: 440 * 2 ** ((p - 69) / 12))
+    fb = ex.check_midi_to_hz(lambda p: 880 * 2 ** ((p - 69) / 12))
+    assert not fb and "octave" in fb.message
+    fb = ex.check_midi_to_hz(lambda p: 440 * 2 ** ((p - 69) / 10))
+    assert not fb and "on input" in fb.message
+    assert not ex.check_midi_to_hz(None)
+    assert "returned None" in ex.check_midi_to_hz(lambda p: None).message
+    assert "returned None" in ex.check_in_key_share(lambda m: None).message
+    assert "returned None" in ex.check_horizontal_correlation(lambda m: None).message
+
+
+def test_in_key_share():
+    def good(m):
+        m = np.asarray(m)
+        m = m[m != music.REST]
+        return np.isin(m % 12, [0, 2, 4, 5, 7, 9, 11]).mean()
+
+    assert ex.check_in_key_share(good)
+    fb = ex.check_in_key_share(lambda m: np.isin(np.asarray(m) % 12, [0, 2, 4, 5, 7, 9, 11]).mean())
+    assert not fb and "rests" in fb.message
+    fb = ex.check_in_key_share(lambda m: np.isin(np.asarray(m)[np.asarray(m) >= 0],
+                                                  [0, 2, 4, 5, 7, 9, 11]).mean())
+    assert not fb and "p % 12" in fb.message
+
+
+def test_melody():
+    good = [60, 60, 62, 62, 64, 64, 65, 65, 67, 67, 65, 64, 62, 62, 60, 60]
+    assert ex.check_melody(good)
+    assert "16 steps" in ex.check_melody(good[:8]).message
+    assert "not in C major" in ex.check_melody(good[:-2] + [61, 60]).message
+    assert "leap" in ex.check_melody([60] * 4 + [72] * 4 + [60] * 4 + [67, 65, 64, 60]).message
+    assert "tonic" in ex.check_melody(good[:-2] + [62, 62]).message
+    assert "at least 5" in ex.check_melody([60] * 8 + [62] * 8).message
+    assert "None" in ex.check_melody(None).message
