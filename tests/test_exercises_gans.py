@@ -1,0 +1,50 @@
+"""The chapter 5 checkers accept the reference solutions and name typical mistakes."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genai_lib.exercises import gans as ex
+
+
+def test_optimal_discriminator():
+    assert ex.check_optimal_discriminator(lambda p, q: p / (p + q))
+    assert not ex.check_optimal_discriminator(None)
+    swapped = ex.check_optimal_discriminator(lambda p, q: q / (p + q))
+    assert not swapped and "probability of *fake*" in swapped.message
+    ratio = ex.check_optimal_discriminator(lambda p, q: p / q)
+    assert not ratio and "density ratio" in ratio.message
+    assert "raised" in ex.check_optimal_discriminator(lambda p, q: 1 / 0).message
+
+
+def test_ns_generator_loss():
+    assert ex.check_ns_generator_loss(lambda l: -F.logsigmoid(l).mean())
+    assert not ex.check_ns_generator_loss(None)
+    minimax = ex.check_ns_generator_loss(lambda l: torch.log(1 - torch.sigmoid(l)).mean())
+    assert not minimax and "saturating" in minimax.message
+    sign = ex.check_ns_generator_loss(lambda l: F.logsigmoid(l).mean())
+    assert not sign and "wrong sign" in sign.message
+    summed = ex.check_ns_generator_loss(lambda l: -F.logsigmoid(l).sum())
+    assert not summed and "mean" in summed.message
+    naive = ex.check_ns_generator_loss(lambda l: -torch.log(torch.sigmoid(l)).mean())
+    assert not naive and "logsigmoid" in naive.message
+    numpy_out = ex.check_ns_generator_loss(lambda l: float(-F.logsigmoid(l).mean()))
+    assert not numpy_out and "torch tensor" in numpy_out.message
+
+
+def test_js_divergence():
+    assert ex.check_js_divergence(ex.js_divergence)
+    assert abs(ex.js_divergence([1, 0], [0, 1]) - np.log(2)) < 1e-12
+    assert not ex.check_js_divergence(None)
+    bits = ex.check_js_divergence(lambda p, q: ex.js_divergence(p, q) / np.log(2))
+    assert not bits and "bits" in bits.message
+    double = ex.check_js_divergence(lambda p, q: 2 * ex.js_divergence(p, q))
+    assert not double and "factor 2" in double.message
+
+    def naive(p, q):
+        m = (p + q) / 2
+        with np.errstate(all="ignore"):
+            return 0.5 * np.sum(p * np.log(p / m)) + 0.5 * np.sum(q * np.log(q / m))
+
+    verdict = ex.check_js_divergence(naive)
+    assert not verdict and "0 * log 0" in verdict.message
