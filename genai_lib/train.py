@@ -151,9 +151,11 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
         history, start = state["history"], state["epoch"]
 
     total = 0
-    # quiet=False leaves `disable` unset so that TQDM_DISABLE=1 (tests, book builds) still wins
-    bar = tqdm(range(start, epochs), initial=start, total=epochs, leave=True,
-               dynamic_ncols=True, desc=type(model).__name__, **({"disable": True} if quiet else {}))
+    # TQDM_DISABLE=1 (tests, book builds) must win over quiet=False; tqdm.auto's notebook bar
+    # ignores that variable, so read it here
+    hide = quiet or os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
+    bar = tqdm(range(start, epochs), initial=start, total=epochs, disable=hide, leave=True,
+               dynamic_ncols=True, desc=type(model).__name__)
     for epoch in bar:
         model.train()
         # Metrics stay tensors until the epoch ends and the NaN check runs every

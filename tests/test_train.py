@@ -264,12 +264,16 @@ def test_max_steps_stops_across_epochs():
 
 
 def test_progress_bar_is_shown_when_not_quiet(capsys, monkeypatch):
-    # TQDM_DISABLE=1 (set for the tests) would hide it: force the bar on here
-    monkeypatch.setattr(train, "tqdm", lambda *a, **k: std_tqdm(*a, **{"disable": False, **k}))
+    monkeypatch.setattr(train, "tqdm", std_tqdm)  # the terminal bar, writing to stderr
+    monkeypatch.setenv("TQDM_DISABLE", "0")
     fit(nn.Linear(1, 1), torch.ones(8, 1), recorder(None, []), epochs=3, batch_size=4,
         quiet=False)
     err = capsys.readouterr().err
     assert "Linear" in err and "3/3" in err and "loss=" in err
+    monkeypatch.setenv("TQDM_DISABLE", "1")  # the variable hides it even with quiet=False
+    fit(nn.Linear(1, 1), torch.ones(8, 1), recorder(None, []), epochs=3, batch_size=4,
+        quiet=False)
+    assert "Linear" not in capsys.readouterr().err
 
 
 def test_predict_batches_and_restores_mode():
