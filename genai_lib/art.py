@@ -175,8 +175,10 @@ def shuffle_pixels(img: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def animation_html(frames: np.ndarray, interval: int = 120, dpi: int = 70, size: float = 3.0,
-                   title: str = "", cmap: str = "gray_r") -> str:
-    """An animation of frames (T, H, W[, 3]) as HTML/JavaScript that plays in a static page."""
+                   title: str = "", cmap: str = "gray_r", interpolation: str = "bilinear") -> str:
+    """An animation of frames (T, H, W[, 3]) as HTML/JavaScript that plays in a static page.
+
+    Every frame is embedded as a PNG: keep T, `size` (inches) and `dpi` small for a light page."""
     import matplotlib.pyplot as plt
     from matplotlib import animation
 
@@ -187,7 +189,7 @@ def animation_html(frames: np.ndarray, interval: int = 120, dpi: int = 70, size:
     ax.axis("off")
     if title:
         ax.set_title(title)
-    image = ax.imshow(frames[0], cmap=cmap, vmin=0, vmax=1, interpolation="bilinear")
+    image = ax.imshow(frames[0], cmap=cmap, vmin=0, vmax=1, interpolation=interpolation)
     anim = animation.FuncAnimation(fig, lambda i: [image.set_data(frames[i])],
                                    frames=len(frames), interval=interval)
     html = anim.to_jshtml(default_mode="loop")
