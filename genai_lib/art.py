@@ -45,8 +45,9 @@ def cppn(latent_dim: int = 8, hidden: int = 32, depth: int = 4, channels: int = 
     if latent_dim < 0 or hidden <= 0 or depth < 1 or channels not in (1, 3):
         raise ValueError(f"need latent_dim >= 0, hidden > 0, depth >= 1, channels 1 or 3; got "
                          f"{latent_dim}, {hidden}, {depth}, {channels}")
-    net = MLP([3 + latent_dim] + [hidden] * depth + [channels], activation=activation,
-              out_activation="sigmoid")
+    with torch.random.fork_rng(devices=[]):  # leave the global RNG as it was: a pure function of seed
+        net = MLP([3 + latent_dim] + [hidden] * depth + [channels], activation=activation,
+                  out_activation="sigmoid")
     g = torch.Generator().manual_seed(seed)
     for module in net.modules():
         if isinstance(module, nn.Linear):
@@ -192,6 +193,7 @@ def animation_html(frames: np.ndarray, interval: int = 120, dpi: int = 70, size:
     image = ax.imshow(frames[0], cmap=cmap, vmin=0, vmax=1, interpolation=interpolation)
     anim = animation.FuncAnimation(fig, lambda i: [image.set_data(frames[i])],
                                    frames=len(frames), interval=interval)
-    html = anim.to_jshtml(default_mode="loop")
+    with plt.rc_context({"savefig.dpi": dpi}):  # frames are saved at savefig.dpi, not fig.dpi
+        html = anim.to_jshtml(default_mode="loop")
     plt.close(fig)
     return html

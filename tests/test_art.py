@@ -23,6 +23,11 @@ def test_cppn_is_seeded_and_outputs_in_unit_interval():
     assert a(x).shape == (5, 3) and (a(x) >= 0).all() and (a(x) <= 1).all()
     with pytest.raises(ValueError, match="channels"):
         art.cppn(channels=2)
+    torch.manual_seed(0)
+    expected = torch.rand(1)
+    torch.manual_seed(0)
+    art.cppn(seed=3)
+    assert torch.equal(torch.rand(1), expected)  # the global RNG is untouched
 
 
 def test_render_shapes_palette_and_bad_z():
