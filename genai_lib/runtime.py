@@ -92,16 +92,34 @@ def cache_dir() -> Path:
     return path
 
 
-def setup(seed: int = 0, style: bool = True) -> torch.device:
-    """Seed everything, apply the book's plot style, print one line; returns the device."""
+def cpu_threads(threads: int | None = None) -> int:
+    """Set torch's CPU threads: `threads`, else $GENAI_THREADS, else 1; returns the number.
+
+    The book's models are small: on them, extra threads cost more in synchronisation than
+    they save (measured: a digits-CNN step took 2.2 ms on 1 thread, 21 ms on 2, on 2 cores).
+    """
+    value = threads if threads is not None else os.environ.get("GENAI_THREADS", "1")
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1:
+        raise ValueError(f"threads (or GENAI_THREADS) must be a positive integer, got {value!r}")
+    torch.set_num_threads(n)
+    return n
+
+
+def setup(seed: int = 0, style: bool = True, threads: int | None = None) -> torch.device:
+    """Seed everything, set CPU threads, apply the plot style, print one line; returns the device."""
     dev = device()
     seed_everything(seed)
+    n_threads = cpu_threads(threads)
     if style:
         from genai_lib.plot import use_style
 
         use_style()
     print(
-        f"device={dev.type} | profile={profile()} | seed={seed} | "
+        f"device={dev.type} | profile={profile()} | seed={seed} | threads={n_threads} | "
         f"python {platform.python_version()} | numpy {np.__version__} | "
         f"torch {torch.__version__}"
     )

@@ -88,3 +88,18 @@ def test_import_is_silent():
                           "import matplotlib as m; print(m.rcParams['axes.grid'])"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # no global plot style on import, no prints
+
+
+def test_cpu_threads_default_env_and_errors(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("GENAI_THREADS", raising=False)
+        assert runtime.cpu_threads() == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv("GENAI_THREADS", "2")
+        assert runtime.cpu_threads() == 2 and torch.get_num_threads() == 2
+        assert runtime.cpu_threads(1) == 1
+        monkeypatch.setenv("GENAI_THREADS", "many")
+        with pytest.raises(ValueError, match="GENAI_THREADS.*positive integer.*'many'"):
+            runtime.cpu_threads()
+    finally:
+        torch.set_num_threads(before)
