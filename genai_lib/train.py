@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from genai_lib import checkpoint as ckpt
-from genai_lib import runtime
+from genai_lib import distributed, runtime
 
 Batch = tuple[Tensor, ...]
 StepFn = Callable[[Batch], dict[str, Tensor]]
@@ -27,19 +27,33 @@ Data = Union[Tensor, Sequence[Tensor], DataLoader]
 History = dict[str, list[float]]
 Callback = Callable[[int, dict[str, float], nn.Module], Any]
 NAN_CHECK_EVERY = 32  # steps between NaN checks (each one waits for the device)
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def supervised_step(model: nn.Module, optimizer: torch.optim.Optimizer,
-                    loss_fn: Callable[[Tensor, Tensor], Tensor]) -> StepFn:
-    """A step function for (inputs, targets) batches: loss_fn(model(x), y), backward, step."""
+                    loss_fn: Callable[[Tensor, Tensor], Tensor],
+                    precision: str = "fp32") -> StepFn:
+    """A step function for (inputs, targets) batches: loss_fn(model(x), y), backward, step.
+
+    precision "bf16"/"fp16" runs the forward pass under autocast (mixed precision); fp16
+    also scales the loss so small gradients do not underflow (torch.amp.GradScaler).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    dtype = PRECISIONS[precision]
+    param = next(model.parameters(), None)
+    device_type = param.device.type if param is not None else "cpu"
+    scaler = torch.amp.GradScaler(device_type, enabled=precision == "fp16")
 
     def step(batch: Batch) -> dict[str, Tensor]:
         x, y = batch
-        loss = loss_fn(model(x), y)
+        with torch.autocast(device_type, dtype=dtype, enabled=dtype is not None):
+            loss = loss_fn(model(x), y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return {"loss": loss.detach()}
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        return {"loss": loss.detach().float()}
 
     return step
 
@@ -74,17 +88,21 @@ def _check_dtype(model: nn.Module, x: Tensor) -> None:
 
 
 def batches(tensors: tuple[Tensor, ...], batch_size: int, generator: torch.Generator | None,
-            shuffle: bool = True) -> Iterable[Batch]:
-    """Yield minibatches of in-memory tensors by shuffled index slicing: (N, ...) -> (B, ...)."""
+            shuffle: bool = True, rank: int = 0, world: int = 1) -> Iterable[Batch]:
+    """Yield minibatches of in-memory tensors by shuffled index slicing: (N, ...) -> (B, ...).
+
+    With world > 1 (data parallel), each global batch of `batch_size` is split and this
+    process gets every world-th row from `rank` on: (B, ...) -> (B / world, ...).
+    """
     n = len(tensors[0])
-    if shuffle:
+    if shuffle:  # every process draws the same order from the same seeded generator
         order = torch.randperm(n, generator=generator).to(tensors[0].device)
         for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i:i + batch_size][rank::world]
             yield tuple([t[idx] for t in tensors])  # a list comprehension: faster than a generator
     else:
         for i in range(0, n, batch_size):
-            yield tuple(t[i:i + batch_size] for t in tensors)
+            yield tuple(t[i + rank:i + batch_size:world] for t in tensors)
 
 
 def _to(batch: Any, dev: torch.device) -> Batch:
@@ -99,7 +117,7 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
         lr: float = 1e-3, device: torch.device | str | None = None, shuffle: bool = True,
         callbacks: Sequence[Callback] = (), checkpoint: str | os.PathLike | None = None,
         resume: bool = False, quiet: bool = False, max_steps: int | None = None,
-        seed: int = 0) -> History:
+        seed: int = 0, precision: str = "fp32", compile: bool = False) -> History:
     """Train `model` on `data` for `epochs`; returns the per-epoch history {metric: [value, ...]}.
 
     data: a tensor, a tuple of tensors (N, ...) kept in memory, or a DataLoader.
@@ -112,10 +130,17 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
     and step (checked every NAN_CHECK_EVERY steps and at the end of each epoch).
     With `checkpoint`, the state is written atomically after every epoch, and
     `resume=True` continues from it.
+    precision ("fp32", "bf16", "fp16") and compile (torch.compile) apply to the default step.
+    Under torchrun (after `distributed.init()`), each global batch is split across the
+    processes, DDP averages the gradients of the default step, and only rank 0 shows
+    progress and writes checkpoints. A DataLoader then needs a DistributedSampler.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     dev = runtime.device(str(device)) if device is not None else runtime.device()
+    rank, world = distributed.rank(), distributed.world_size()
+    if world > 1 and dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     model.to(dev)
     if isinstance(data, DataLoader):
         tensors = None
@@ -130,7 +155,12 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
             optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError("with the default step, optimizer must be one torch optimiser")
-        step = supervised_step(model, optimizer, loss_fn)
+        forward = distributed.wrap(model, dev)  # DDP averages gradients across processes
+        forward = torch.compile(forward) if compile else forward
+        step = supervised_step(forward, optimizer, loss_fn, precision)
+    elif precision != "fp32" or compile:
+        raise ValueError("precision and compile apply to the default step only; in your own "
+                         "step function use torch.autocast / torch.compile directly")
     optimizers = ([] if optimizer is None else
                   [optimizer] if isinstance(optimizer, torch.optim.Optimizer) else list(optimizer))
 
@@ -153,7 +183,8 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
     total = 0
     # TQDM_DISABLE=1 (tests, book builds) must win over quiet=False; tqdm.auto's notebook bar
     # ignores that variable, so read it here
-    hide = quiet or os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
+    hide = (quiet or rank != 0
+            or os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes"))
     bar = tqdm(range(start, epochs), initial=start, total=epochs, disable=hide, leave=True,
                dynamic_ncols=True, desc=type(model).__name__)
     training = False  # switching modes walks every module: do it only when needed
@@ -165,7 +196,8 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
         # NAN_CHECK_EVERY steps: a float() per step would force a GPU sync every step.
         values: dict[str, list[Tensor]] = {}
         count = checked = 0
-        source = (batches(tensors, batch_size, generator, shuffle) if tensors is not None
+        source = (batches(tensors, batch_size, generator, shuffle, rank, world)
+                  if tensors is not None
                   else (_to(b, dev) for b in data))
         for batch in source:
             metrics = step(batch)
@@ -180,7 +212,7 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
                 checked = count
             if max_steps is not None and total >= max_steps:
                 break
-        logs = {name: float(torch.stack(v).float().mean()) for name, v in values.items()}
+        logs = _mean_logs(values)
         if not all(math.isfinite(v) for v in logs.values()):  # a NaN/inf step spoils the mean
             _check_finite(values, epoch, checked)
         stop = False
@@ -193,7 +225,7 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
             history.setdefault(name, []).append(value)
         if not hide:
             bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
-        if checkpoint is not None:
+        if checkpoint is not None and rank == 0:
             ckpt.save(checkpoint, {
                 "model": model.state_dict(), "optimizers": [o.state_dict() for o in optimizers],
                 "epoch": epoch + 1, "history": history, "shuffle_rng": generator.get_state(),
@@ -207,6 +239,17 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
             finish(model)
     model.eval()
     return history
+
+
+def _mean_logs(values: dict[str, list[Tensor]]) -> dict[str, float]:
+    """Each metric's mean over the epoch's steps (and over all processes under DDP)."""
+    if not values:
+        return {}
+    means = torch.stack([torch.stack(v).float().mean() for v in values.values()])
+    if distributed.world_size() > 1:
+        torch.distributed.all_reduce(means)  # the same history on every rank
+        means /= distributed.world_size()
+    return dict(zip(values, means.tolist()))
 
 
 def _check_finite(values: dict[str, list[Tensor]], epoch: int, start: int) -> None:
