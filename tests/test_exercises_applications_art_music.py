@@ -71,3 +71,17 @@ def test_melody():
     assert "tonic" in ex.check_melody(good[:-2] + [62, 62]).message
     assert "at least 5" in ex.check_melody([60] * 8 + [62] * 8).message
     assert "None" in ex.check_melody(None).message
+
+
+def test_busyness():
+    from genai_lib import art as art_mod
+
+    stds = [0.5, 2, 8]
+    imgs = [art_mod.render(art_mod.cppn(seed=1, weight_std=s), resolution=48) for s in stds]
+    corr = [art_mod.neighbour_correlation(i) for i in imgs]
+    ratio = [art_mod.compression_ratio(i) for i in imgs]
+    assert ex.check_busyness(stds, corr, ratio)
+    assert not ex.check_busyness(stds, ratio, corr)          # the two lists swapped
+    assert "fall" in ex.check_busyness(stds, corr[::-1], ratio).message
+    assert "increasing order" in ex.check_busyness(stds[::-1], corr, ratio).message
+    assert not ex.check_busyness(stds, None, ratio)

@@ -33,3 +33,46 @@ def test_dcr():
     assert "squared" in ex.check_dcr(sq).message
     axis0 = lambda q, r: np.sqrt(((q[:, None] - r[None]) ** 2).sum(-1)).min(0)  # noqa: E731
     assert "axis=1" in ex.check_dcr(axis0).message
+
+
+def test_both_short():
+    ok = lambda s, o: np.mean((s > o).all(axis=1))  # noqa: E731
+    assert ex.check_both_short(ok)
+    product = lambda s, o: np.prod((s > o).mean(axis=0))  # noqa: E731
+    fb = ex.check_both_short(product)
+    assert not fb and "independence" in fb.message
+    assert "at least one" in ex.check_both_short(lambda s, o: np.mean((s > o).any(axis=1))).message
+    assert not ex.check_both_short(None)
+
+
+def test_subgroup_coverage():
+    ok = lambda y, lo, hi, g: tuple(metrics.coverage(y[m], lo[m], hi[m]) for m in (~g, g))  # noqa: E731
+    assert ex.check_subgroup_coverage(ok)
+    overall = lambda y, lo, hi, g: (metrics.coverage(y, lo, hi),) * 2  # noqa: E731
+    assert "overall coverage" in ex.check_subgroup_coverage(overall).message
+    swapped = lambda y, lo, hi, g: ok(y, lo, hi, g)[::-1]  # noqa: E731
+    assert "swapped" in ex.check_subgroup_coverage(swapped).message
+    strict = lambda y, lo, hi, g: tuple(np.mean(((lo < y) & (y < hi))[m]) for m in (~g, g))  # noqa: E731
+    assert "on a bound" in ex.check_subgroup_coverage(strict).message
+
+
+def test_threshold_predictions():
+    rng = np.random.default_rng(0)
+    y = (rng.uniform(size=500) < 0.1).astype(int)
+    score = y + rng.normal(scale=0.6, size=500)          # an informative but imperfect score
+    assert ex.check_threshold_predictions((score > 0.5).astype(int), y, baseline=0.5)
+    fb = ex.check_threshold_predictions(np.zeros(500, dtype=int), y, baseline=0.5)
+    assert not fb and "threshold 0.5" in fb.message
+    assert "0/1 labels" in ex.check_threshold_predictions(score, y, baseline=0.5).message
+    assert "shape" in ex.check_threshold_predictions(y[:10], y, baseline=0.5).message
+
+
+def test_memorising_generator():
+    rng = np.random.default_rng(1)
+    x_train, x_hold = rng.normal(size=(200, 5)), rng.normal(size=(100, 5))
+    copies = x_train + 0.01 * rng.normal(size=x_train.shape)
+    assert ex.check_memorising_generator(copies, x_train, x_hold, noticed_by="privacy")
+    assert "tiny noise" in ex.check_memorising_generator(x_train.copy(), x_train, x_hold).message
+    noisy = x_train + 1.0 * rng.normal(size=x_train.shape)
+    assert "too large" in ex.check_memorising_generator(noisy, x_train, x_hold).message
+    assert not ex.check_memorising_generator(copies, x_train, x_hold, noticed_by="utility")

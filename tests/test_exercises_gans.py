@@ -48,3 +48,16 @@ def test_js_divergence():
 
     verdict = ex.check_js_divergence(naive)
     assert not verdict and "0 * log 0" in verdict.message
+
+
+def test_memorised():
+    x_train = torch.rand(50, 64)
+    ok = x_train[:10].repeat_interleave(45, dim=0)
+    assert ex.check_memorised(ok, x_train, n=450)
+    assert ex.check_memorised(ok, x_train, n=450, measure="recall")
+    fb = ex.check_memorised(ok, x_train, n=450, measure="precision")
+    assert not fb and "precision stays high" in fb.message
+    assert "shape" in ex.check_memorised(ok[:100], x_train, n=450).message
+    assert "not copies" in ex.check_memorised(ok + 0.1, x_train, n=450).message
+    assert "only 5 of the 10" in ex.check_memorised(x_train[:5].repeat(90, 1), x_train, n=450).message
+    assert not ex.check_memorised(None, x_train)

@@ -141,5 +141,40 @@ def check_melody(melody) -> Feedback:
                  f"{int(leaps.max())} semitones, ending on C.")
 
 
+def check_busyness(stds, correlations, ratios) -> Feedback:
+    """Measured structure of CPPN pictures vs weight_std: stds, correlations, ratios all (K,),
+    K >= 3; busier networks must show falling correlation and rising compression ratio."""
+    if correlations is None or ratios is None:
+        return wrong("`correlations` or `ratios` is None: measure each picture with "
+                     "`art.neighbour_correlation` and `art.compression_ratio`")
+    try:
+        s, c, r = (np.asarray(a, dtype=float).ravel() for a in (stds, correlations, ratios))
+    except (TypeError, ValueError):
+        return wrong("stds, correlations and ratios should be lists of numbers")
+    if not (len(s) == len(c) == len(r)) or len(s) < 3:
+        return wrong(f"expected one correlation and one ratio per weight_std (at least 3), got "
+                     f"{len(s)} stds, {len(c)} correlations, {len(r)} ratios")
+    if not np.all(np.isfinite(np.r_[c, r])):
+        return wrong("some measures are NaN or inf: is one of the pictures constant?")
+    if np.any(np.diff(s) <= 0):
+        return wrong(f"list weight_std in increasing order, got {s.tolist()}")
+    if np.any(np.abs(c) > 1):
+        return wrong(f"a correlation must lie in [-1, 1], got {c.round(3).tolist()}: are the "
+                     f"two lists swapped?")
+    if np.any((r <= 0) | (r > 1.5)):
+        return wrong(f"compression ratios are compressed / raw size, in (0, ~1]; got "
+                     f"{r.round(3).tolist()}")
+    if not c[-1] < c[0] - 0.1:
+        return wrong(f"the correlation should fall as weight_std grows (finer folds), got "
+                     f"{c.round(3).tolist()}: render every picture with the same seed and size, "
+                     f"changing only weight_std")
+    if not r[-1] > r[0]:
+        return wrong(f"the compression ratio should rise as the pictures get busier, got "
+                     f"{r.round(3).tolist()}")
+    return right(f"from weight_std {s[0]:g} to {s[-1]:g} the correlation falls "
+                 f"{c[0]:.2f} -> {c[-1]:.2f} and the compression ratio rises {r[0]:.2f} -> "
+                 f"{r[-1]:.2f}: the two measures agree.")
+
+
 __all__ = ["check_lerp", "check_horizontal_correlation", "check_midi_to_hz",
-           "check_in_key_share", "check_melody", "compare"]
+           "check_in_key_share", "check_melody", "check_busyness", "compare"]

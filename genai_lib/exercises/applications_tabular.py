@@ -126,3 +126,128 @@ def check_dcr(fn: Callable) -> Feedback:
             return wrong("this is the mean distance to all reference rows: take the minimum")
     verdict = compare("dcr(query, reference)", got, expected)
     return verdict if not verdict else right("distances to the closest record match.")
+
+
+def joint_demand_exercise() -> np.ndarray:
+    """The exercise's data: 1,000 joint demand scenarios (1000, 2) of two correlated stores."""
+    rng = np.random.default_rng(11)
+    common = rng.gamma(shape=4.0, scale=20.0, size=(1000, 1))    # the shared good or bad year
+    return common + rng.gamma(shape=2.0, scale=5.0, size=(1000, 2))
+
+
+def check_both_short(fn: Callable) -> Feedback:
+    """`fn(scenarios (S, 2), orders (2,)) -> float`: the share of scenarios where BOTH stores run short."""
+    if not callable(fn):
+        return wrong(f"`both_short` should be a function, got {type(fn).__name__}")
+    s = joint_demand_exercise()
+    for orders in (np.array([90.0, 95.0]), np.array([80.0, 110.0])):
+        try:
+            got = float(np.asarray(fn(s, orders)).reshape(()))
+        except Exception as err:  # the learner's code failed: say how
+            return wrong(f"`both_short(scenarios, {orders.tolist()})` raised or did not return one "
+                         f"number: {type(err).__name__}: {err}")
+        short = s > orders                                   # (S, 2): short in each store
+        expected = float(np.mean(short.all(axis=1)))
+        if np.isclose(got, expected, atol=1e-9):
+            continue
+        if np.isclose(got, np.prod(short.mean(axis=0))):
+            return wrong(f"{got:.3f} is the product of the two stores' shortage probabilities: "
+                         f"that assumes independence. Count the scenarios in which both are short "
+                         f"at once ({expected:.3f})")
+        if np.isclose(got, float(np.mean(short.any(axis=1)))):
+            return wrong(f"{got:.3f} is the share where *at least one* store is short; the "
+                         f"question is both at once")
+        if np.isclose(got, 1 - expected):
+            return wrong(f"{got:.3f} is one minus the answer: count scenarios where demand exceeds "
+                         f"the order in both stores")
+        return wrong(f"for orders {orders.tolist()}: expected {expected:.4f}, your answer = {got:.4f}")
+    return right("the joint shortage probability is counted on the joint scenarios; it is far "
+                 "above the product of the marginals, because good and bad years come together.")
+
+
+def check_subgroup_coverage(fn: Callable) -> Feedback:
+    """`fn(y (N,), lower (N,), upper (N,), group (N,) bool) -> (coverage where ~group, where group)`."""
+    if not callable(fn):
+        return wrong(f"`subgroup_coverage` should be a function, got {type(fn).__name__}")
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=60)
+    group = np.arange(60) % 3 == 0
+    width = np.where(group, 0.6, 1.6)                  # narrow intervals in one group: it is missed more
+    lo, hi = -width, width
+    hi[5] = y[5]                                        # a target exactly on a bound counts as covered
+    expected = (float(np.mean((lo <= y) & (y <= hi) & ~group) / np.mean(~group)),
+                float(np.mean((lo <= y) & (y <= hi) & group) / np.mean(group)))
+    try:
+        got = tuple(float(v) for v in fn(y, lo, hi, group))
+    except Exception as err:  # the learner's code failed: say how
+        return wrong(f"`subgroup_coverage` raised or did not return two numbers: "
+                     f"{type(err).__name__}: {err}")
+    if len(got) != 2:
+        return wrong(f"return two coverages (group False, group True), got {len(got)} values")
+    if np.allclose(got, expected):
+        return right("coverage within each group matches: "
+                     f"{expected[0]:.3f} (group False) and {expected[1]:.3f} (group True).")
+    overall = float(np.mean((lo <= y) & (y <= hi)))
+    if np.allclose(got, overall):
+        return wrong("both values equal the overall coverage: select each group's rows "
+                     "(y[g], lower[g], upper[g]) before averaging")
+    if np.allclose(got, expected[::-1]):
+        return wrong("the two coverages are swapped: return (group False, group True)")
+    if np.allclose(got, [np.mean(((lo < y) & (y < hi))[~group]), np.mean(((lo < y) & (y < hi))[group])]):
+        return wrong("a target exactly on a bound counts as covered: use lower <= y <= upper")
+    return wrong(f"expected {expected[0]:.4f} and {expected[1]:.4f}, your answer = "
+                 f"{got[0]:.4f} and {got[1]:.4f}")
+
+
+def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float = 0.05) -> Feedback:
+    """Predictions (N,) of 0/1 from a lowered threshold: their balanced accuracy on y_true (N,)
+    must beat `baseline` (the model at threshold 0.5) by `margin`."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    if y_pred is None:
+        return wrong("`y_pred` is None: predict 1 where `predict_proba(x_test)[:, 1]` exceeds "
+                     "the share of heavy users in the training data")
+    p, y = np.asarray(y_pred).ravel(), np.asarray(y_true).ravel()
+    if p.shape != y.shape:
+        return wrong(f"`y_pred` has shape {p.shape}, expected {y.shape}: one prediction per "
+                     f"held-out member")
+    if not np.isin(p, (0, 1)).all():
+        return wrong("`y_pred` should hold 0/1 labels, not probabilities: compare them with the "
+                     "threshold")
+    if p.sum() == 0:
+        return wrong("nobody is predicted heavy: that is what threshold 0.5 does; lower it to "
+                     "the heavy users' share in the training data")
+    ba = balanced_accuracy_score(y, p)
+    if p.mean() > 0.9:
+        return wrong(f"almost everyone ({p.mean():.0%}) is predicted heavy: the threshold is "
+                     f"too low (or the comparison is reversed)")
+    if ba < baseline + margin:
+        return wrong(f"balanced accuracy {ba:.3f} is not clearly above the untouched model's "
+                     f"{baseline:.3f}: use threshold = y_train.mean()")
+    return right(f"balanced accuracy {ba:.3f} vs {baseline:.3f} at threshold 0.5: moving the "
+                 f"threshold does what rebalancing did.")
+
+
+def check_memorising_generator(synthetic, x_train, x_holdout, noticed_by: str | None = None) -> Feedback:
+    """Near-copies of the training rows: synthetic (N, D) like x_train (N, D); most rows must be
+    closer to a training row than 95 % of held-out rows (N_h, D) are. `noticed_by`: "privacy"."""
+    from genai_lib import metrics
+
+    if synthetic is None:
+        return wrong("`memorised` is None: add 0.01 * torch.randn_like(x_train) to x_train")
+    s = np.asarray(synthetic.detach().cpu() if hasattr(synthetic, "detach") else synthetic, dtype=float)
+    xt = np.asarray(x_train, dtype=float)
+    if s.shape != xt.shape:
+        return wrong(f"`memorised` has shape {s.shape}, expected {xt.shape} (one row per training record)")
+    if np.allclose(s, xt, atol=0):
+        return wrong("these are the training records themselves: add the tiny noise the exercise asks for")
+    threshold = np.quantile(metrics.distance_to_closest_record(x_holdout, xt), 0.05)
+    share = float(np.mean(metrics.distance_to_closest_record(s, xt) < threshold))
+    if share < 0.9:
+        return wrong(f"only {share:.0%} of the rows are near-copies: the noise is too large (use "
+                     f"0.01 * randn) or the rows do not come from x_train")
+    if noticed_by is not None and str(noticed_by).strip().lower() != "privacy":
+        return wrong(f"{noticed_by!r}: utility (TSTR) looks perfect for copies of the training "
+                     f"data; which test compares distances to training records?")
+    return right(f"{share:.0%} of the rows are near-copies of training records"
+                 + ("; and only the privacy test notices." if noticed_by is not None else "."))

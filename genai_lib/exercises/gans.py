@@ -121,3 +121,42 @@ def check_js_divergence(fn: Callable | None) -> Feedback:
     if verdict.ok:
         return right("`js` is right, zeros included; for disjoint supports it reaches its maximum, log 2.")
     return verdict
+
+
+def check_memorised(memorised, x_train, n: int | None = None, measure: str | None = None) -> Feedback:
+    """A memorising "generator": (n, D) copies of x_train[:10] only, each equally often;
+    `measure` (optional) names the quality number that exposes it ("recall")."""
+    if memorised is None:
+        return wrong("`memorised` is None: build it from `x_train[:10]`, e.g. with `repeat_interleave`")
+    try:
+        m = torch.as_tensor(memorised, dtype=torch.float32).cpu()
+        ref = torch.as_tensor(x_train, dtype=torch.float32).cpu()[:10]
+    except (TypeError, ValueError, RuntimeError):
+        return wrong(f"`memorised` should be a tensor of images, got {type(memorised).__name__}")
+    if m.dim() != 2 or m.shape[1] != ref.shape[1] or (n is not None and len(m) != n):
+        want = f"({n if n is not None else 'N'}, {ref.shape[1]})"
+        return wrong(f"`memorised` has shape {tuple(m.shape)}, expected {want}: one flattened "
+                     f"image per row, as many rows as the GAN's samples")
+    d = torch.cdist(m, ref, compute_mode="donot_use_mm_for_euclid_dist")  # (n, 10): distance of each row to each memorised digit
+    if d.min(dim=1).values.max() > 1e-5:
+        return wrong("some rows are not copies of `x_train[:10]`: the generator may only repeat "
+                     "those ten training digits (no noise, no other digits)")
+    counts = torch.bincount(d.argmin(dim=1), minlength=10)
+    if (counts == 0).any():
+        return wrong(f"only {int((counts > 0).sum())} of the 10 digits appear: use all of x_train[:10]")
+    if counts.max() - counts.min() > 1:
+        return wrong(f"the 10 digits appear {counts.tolist()} times: repeat each equally often")
+    if measure is not None:
+        name = str(measure).strip().lower()
+        if name == "precision":
+            return wrong("precision stays high: every memorised sample is a real digit, so it "
+                         "lies inside the real data's neighbourhoods. Which number measures coverage?")
+        if name in ("mmd", "frechet", "fréchet", "frechet distance"):
+            return wrong(f"{measure} does grow, but it mixes quality and coverage; the number "
+                         f"that isolates the missing coverage is another one")
+        if name != "recall":
+            return wrong(f"`measure` should be one of 'mmd', 'frechet', 'precision', 'recall', "
+                         f"got {measure!r}")
+    return right(f"{len(m)} rows, each one of the 10 memorised digits {int(counts.min())}-"
+                 f"{int(counts.max())} times" + ("; and recall is the number that exposes it."
+                                                if measure is not None else "."))
