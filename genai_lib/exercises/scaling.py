@@ -1,0 +1,177 @@
+"""Checkers for the "Scaling up" appendix: planning a data-parallel run, averaging the
+gradients of equal shards, and loading a dataset file only when its checksum matches."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from genai_lib.exercises import Feedback, compare, right, wrong
+
+PLAN_KEYS = ("per_rank_batch", "steps_per_epoch", "last_per_rank")
+
+
+def shard_plan(n: int, global_batch: int, world: int) -> dict[str, int]:
+    """The reference plan of `train.batches` under DDP: rows per rank, steps, last batch per rank.
+
+    Assumes `world` divides `global_batch` and the last (partial) batch, as in the exercise.
+    """
+    steps = math.ceil(n / global_batch)  # fit keeps the last, partial batch
+    last = n - (steps - 1) * global_batch
+    return {"per_rank_batch": global_batch // world, "steps_per_epoch": steps,
+            "last_per_rank": last // world}
+
+
+def check_shard_plan(answer: dict | None, n: int = 50_000, global_batch: int = 256,
+                     world: int = 4) -> Feedback:
+    """Check a dict {per_rank_batch, steps_per_epoch, last_per_rank} for n rows on `world` ranks."""
+    if answer is None:
+        return wrong("`plan` is None: fill in a dict with the keys " + ", ".join(PLAN_KEYS))
+    if not isinstance(answer, dict):
+        return wrong(f"`plan` should be a dict with keys {PLAN_KEYS}, got {type(answer).__name__}")
+    missing = [k for k in PLAN_KEYS if k not in answer]
+    if missing:
+        return wrong(f"`plan` is missing the key(s) {missing}; it has {sorted(answer)}")
+    exp = shard_plan(n, global_batch, world)
+    got = {k: answer[k] for k in PLAN_KEYS}
+    if got["per_rank_batch"] != exp["per_rank_batch"]:
+        if got["per_rank_batch"] == global_batch:
+            return wrong(f"per_rank_batch = {global_batch} is the global batch: each of the "
+                         f"{world} processes gets only its share of it")
+        if got["per_rank_batch"] == global_batch * world:
+            return wrong("per_rank_batch: you multiplied by the world size; the global batch is "
+                         "split across the processes, so divide")
+        return wrong(f"per_rank_batch is not right: expected {exp['per_rank_batch']}, "
+                     f"your answer = {got['per_rank_batch']}")
+    if got["steps_per_epoch"] != exp["steps_per_epoch"]:
+        if got["steps_per_epoch"] == n // global_batch:
+            return wrong(f"steps_per_epoch = {n // global_batch} drops the last, partial batch: "
+                         f"{n} is not a multiple of {global_batch}, and `fit` keeps that batch "
+                         f"(round up)")
+        if got["steps_per_epoch"] in (math.ceil(n / exp["per_rank_batch"]),
+                                      n // exp["per_rank_batch"]):
+            return wrong("steps_per_epoch: you divided the data by the per-rank batch; all "
+                         "processes take a step together on one global batch, so divide by "
+                         "the global batch")
+        if got["steps_per_epoch"] in (math.ceil(n / global_batch / world), n // global_batch // world):
+            return wrong("steps_per_epoch: you divided by the world size too; every process "
+                         "takes every step (each on its own shard of the same global batch)")
+        return wrong(f"steps_per_epoch is not right: expected {exp['steps_per_epoch']}, "
+                     f"your answer = {got['steps_per_epoch']}")
+    if got["last_per_rank"] != exp["last_per_rank"]:
+        last = n - (exp["steps_per_epoch"] - 1) * global_batch
+        if got["last_per_rank"] == last:
+            return wrong(f"last_per_rank = {last} is the whole last global batch: it is split "
+                         f"across the {world} processes too")
+        if got["last_per_rank"] == exp["per_rank_batch"]:
+            return wrong("last_per_rank: the last global batch is not full; count the rows "
+                         "left after the full batches, then split them")
+        return wrong(f"last_per_rank is not right: expected {exp['last_per_rank']}, "
+                     f"your answer = {got['last_per_rank']}")
+    return right(f"{n} rows in global batches of {global_batch} on {world} processes: "
+                 f"{exp['per_rank_batch']} rows per process per step, {exp['steps_per_epoch']} "
+                 f"steps per epoch, and {exp['last_per_rank']} rows per process in the last step.")
+
+
+def _mse_gradient(x: Tensor, y: Tensor, w: Tensor) -> Tensor:
+    """Gradient of mean((x @ w - y)^2) with respect to w. x: (N, D), y: (N,), w: (D,) -> (D,)."""
+    w = w.detach().clone().requires_grad_()
+    ((x @ w - y) ** 2).mean().backward()
+    return w.grad
+
+
+def _gradient_inputs() -> list[tuple[Tensor, Tensor, Tensor, int]]:
+    """Test cases (x, y, w, world) with N divisible by world: 2, 3 and 4 shards."""
+    g = torch.Generator().manual_seed(0)
+    cases = []
+    for n, d, world in ((8, 3, 2), (12, 2, 3), (16, 4, 4)):
+        x = torch.randn(n, d, generator=g, dtype=torch.float64)
+        cases.append((x, torch.randn(n, generator=g, dtype=torch.float64),
+                      torch.randn(d, generator=g, dtype=torch.float64), world))
+    return cases
+
+
+def check_sharded_gradient(fn: Callable | None) -> Feedback:
+    """Check fn(x, y, w, world) -> (D,): the average of the shards' gradients of the MSE loss."""
+    if fn is None:
+        return wrong("`sharded_gradient` is None: define a function sharded_gradient(x, y, w, world).")
+    if not callable(fn):
+        return wrong(f"`sharded_gradient` should be a function, got {type(fn).__name__}")
+    for x, y, w, world in _gradient_inputs():
+        try:
+            got = fn(x.clone(), y.clone(), w.clone(), world)
+        except Exception as err:  # the learner's code failed: say how, on which input
+            return wrong(f"`sharded_gradient` raised {type(err).__name__}: {err} "
+                         f"(x of shape {tuple(x.shape)}, world={world})")
+        if isinstance(got, Tensor):
+            got = got.detach()
+        exp = _mse_gradient(x, y, w)
+        verdict = compare("sharded_gradient(x, y, w, world)", got, exp, rtol=1e-6, atol=1e-9)
+        if not verdict.ok:
+            g = np.asarray(got, dtype=float) if got is not None else None
+            if g is not None and g.shape == tuple(exp.shape) and np.allclose(g, world * exp.numpy()):
+                return wrong(f"with world={world} your gradient is {world} times too large: "
+                             f"all-reduce sums the shards' gradients, DDP then divides by the "
+                             f"number of processes (average, not sum)")
+            return wrong(f"with x of shape {tuple(x.shape)} and world={world}: {verdict.message}")
+    return right("`sharded_gradient` equals the full-batch gradient on every test input: "
+                 "averaging equal shards loses nothing.")
+
+
+def write_idx_gz(path: str | Path, array: np.ndarray) -> str:
+    """Write a uint8 array (N, ...) as a gzipped IDX file (MNIST's format); returns its SHA-256."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(s).to_bytes(4, "big") for s in array.shape)
+    # no name, mtime=0: the same array always gives the same bytes, hence the same checksum
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
+        f.write(header + array.tobytes())
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_verified_load(fn: Callable | None) -> Feedback:
+    """Check fn(path, sha) -> array: reads an intact IDX file, raises ValueError on a bad checksum."""
+    if fn is None:
+        return wrong("`load_verified` is None: define a function load_verified(path, sha).")
+    if not callable(fn):
+        return wrong(f"`load_verified` should be a function, got {type(fn).__name__}")
+    labels = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.uint8)
+    with tempfile.TemporaryDirectory() as tmp:
+        good = Path(tmp) / "labels-idx1-ubyte.gz"
+        sha = write_idx_gz(good, labels)
+        try:
+            got = fn(good, sha)
+        except Exception as err:
+            return wrong(f"`load_verified` raised {type(err).__name__} on an intact file with the "
+                         f"right checksum: {err}")
+        if got is None:
+            return wrong("`load_verified` returned None for an intact file: return the array "
+                         "read from it")
+        verdict = compare("load_verified(path, sha)", got, labels)
+        if not verdict.ok:
+            return wrong(f"on an intact file of labels {labels.tolist()}: {verdict.message}")
+        bad = Path(tmp) / "corrupt-idx1-ubyte.gz"
+        blob = bytearray(good.read_bytes())
+        blob[-9] ^= 0xFF  # one flipped byte inside the gzip stream's data
+        bad.write_bytes(bytes(blob))
+        try:
+            fn(bad, sha)
+        except ValueError as err:
+            if "sha" not in str(err).lower() and "checksum" not in str(err).lower():
+                return wrong(f"a corrupt file raised ValueError, but not from the checksum test "
+                             f"({err}); compare the file's SHA-256 with `sha` before reading it")
+        except Exception as err:
+            return wrong(f"a corrupt file raised {type(err).__name__} ({err}); check the SHA-256 "
+                         f"first and raise ValueError naming the checksum")
+        else:
+            return wrong("a corrupt file (one flipped byte) was loaded without complaint: compare "
+                         "its SHA-256 with `sha` and raise ValueError when they differ")
+    return right("`load_verified` reads an intact file and refuses a corrupt one with ValueError.")

@@ -1,0 +1,75 @@
+"""genai_lib.exercises.scaling: reference answers pass, typical mistakes fail with the right message."""
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genai_lib import data
+from genai_lib.exercises.scaling import (check_shard_plan, check_sharded_gradient,
+                                         check_verified_load, shard_plan, write_idx_gz)
+from genai_lib.train import batches
+
+
+def test_shard_plan_matches_train_batches():
+    x = torch.arange(100.0)
+    plan = shard_plan(100, 32, 4)
+    per_rank = [[len(b[0]) for b in batches((x,), 32, torch.Generator().manual_seed(0),
+                                               rank=r, world=4)] for r in range(4)]
+    for sizes in per_rank:
+        assert len(sizes) == plan["steps_per_epoch"] == 4
+        assert sizes[0] == plan["per_rank_batch"] == 8 and sizes[-1] == plan["last_per_rank"] == 1
+
+
+def test_shard_plan_checker():
+    assert check_shard_plan({"per_rank_batch": 64, "steps_per_epoch": 196, "last_per_rank": 20})
+    assert not check_shard_plan(None)
+    assert "missing" in check_shard_plan({"per_rank_batch": 64}).message
+    assert "global batch" in check_shard_plan(
+        {"per_rank_batch": 256, "steps_per_epoch": 196, "last_per_rank": 20}).message
+    assert "partial batch" in check_shard_plan(
+        {"per_rank_batch": 64, "steps_per_epoch": 195, "last_per_rank": 20}).message
+    assert "per-rank batch" in check_shard_plan(
+        {"per_rank_batch": 64, "steps_per_epoch": 782, "last_per_rank": 20}).message
+    assert "split across" in check_shard_plan(
+        {"per_rank_batch": 64, "steps_per_epoch": 196, "last_per_rank": 80}).message
+
+
+def _reference(x, y, w, world):
+    grads = []
+    for r in range(world):
+        wr = w.clone().requires_grad_()
+        ((x[r::world] @ wr - y[r::world]) ** 2).mean().backward()
+        grads.append(wr.grad)
+    return torch.stack(grads).mean(0)
+
+
+def test_sharded_gradient_checker():
+    assert check_sharded_gradient(_reference)
+    assert not check_sharded_gradient(None)
+    summed = lambda x, y, w, world: _reference(x, y, w, world) * world  # noqa: E731
+    assert "times too large" in check_sharded_gradient(summed).message
+    first_shard = lambda x, y, w, world: _reference(x[::world], y[::world], w, 1)  # noqa: E731
+    assert not check_sharded_gradient(first_shard)
+    broken = lambda x, y, w, world: 1 / 0  # noqa: E731
+    assert "ZeroDivisionError" in check_sharded_gradient(broken).message
+
+
+def test_write_idx_gz_round_trips_through_read_idx(tmp_path):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    sha = write_idx_gz(tmp_path / "x.gz", images)
+    assert sha == hashlib.sha256((tmp_path / "x.gz").read_bytes()).hexdigest()
+    assert sha == write_idx_gz(tmp_path / "y.gz", images)  # deterministic bytes
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "x.gz"), images)
+
+
+def test_verified_load_checker():
+    ref = lambda path, sha: data.read_idx(  # noqa: E731
+        data.cached_download("file:///" + Path(path).name, sha, Path(path).parent, download=False))
+    assert check_verified_load(ref)
+    assert not check_verified_load(None)
+    unchecked = lambda path, sha: data.read_idx(path)  # noqa: E731
+    assert "checksum" in check_verified_load(unchecked).message
+    nothing = lambda path, sha: None  # noqa: E731
+    assert "returned None" in check_verified_load(nothing).message
