@@ -61,6 +61,8 @@ def cppn(latent_dim: int = 8, hidden: int = 32, depth: int = 4, channels: int = 
 
 def latent(latent_dim: int = 8, n: int = 1, seed: int = 0) -> Tensor:
     """n latent vectors z ~ N(0, I) from a fixed seed: -> (n, latent_dim)."""
+    if n < 1 or latent_dim < 0:
+        raise ValueError(f"need n >= 1 and latent_dim >= 0, got n={n}, latent_dim={latent_dim}")
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
@@ -139,6 +141,8 @@ def _check_image(img: np.ndarray) -> np.ndarray:
         a = a[..., None]
     if a.ndim != 3 or a.shape[0] < 2 or a.shape[1] < 2:
         raise ValueError(f"img must have shape (H, W) or (H, W, C) with H, W >= 2, got {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError("img contains NaN or inf values")
     return a
 
 

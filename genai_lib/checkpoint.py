@@ -40,6 +40,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     """Write `payload` to `path` atomically: a temp file in the same folder, fsync, rename."""
+    if not isinstance(payload, dict):
+        raise TypeError(f"payload must be a dict such as {{'model': model.state_dict()}}, "
+                        f"got {type(payload).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -80,12 +83,21 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
 
 def save_model(path: str | os.PathLike, model: nn.Module) -> Path:
     """Save only a model's weights (atomic)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return save(path, {"model": model.state_dict()})
 
 
 def load_model(path: str | os.PathLike, model: nn.Module) -> nn.Module:
     """Load weights saved by `save_model` or `fit` into `model` (in place); returns it."""
-    state = load(path)["model"]
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    payload = load(path)
+    if "model" not in payload:
+        raise KeyError(f"{str(path)!r} holds no model weights (expected a 'model' entry, found "
+                       f"{sorted(k for k in payload if k != 'format_version')}); was it written "
+                       f"by save_model or fit?")
+    state = payload["model"]
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

@@ -37,6 +37,8 @@ def train_test(x: np.ndarray, y: np.ndarray, test_size: float = 0.25, seed: int 
 
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be between 0 and 1, got {test_size!r}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same number of rows, got x {len(x)} and y {len(y)}")
     xa, xb, ya, yb = train_test_split(x, y, test_size=test_size, random_state=seed, stratify=y)
     f = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     g = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
@@ -87,6 +89,8 @@ def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 
 
 def ring_centers(modes: int = 8, radius: float = 2.0) -> Tensor:
     """The centres of `ring_of_gaussians`' modes: (modes, 2)."""
+    if modes <= 0:
+        raise ValueError(f"modes must be positive, got {modes}")
     angle = 2 * torch.pi * torch.arange(modes).float() / modes
     return radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
 
@@ -135,8 +139,14 @@ def cached_download(url: str, sha: str, folder: Path | None = None,
 def read_idx(path: Path) -> np.ndarray:
     """Read a (gzipped) IDX file, the format of MNIST: images (N, 28, 28) or labels (N,) uint8."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no IDX file at {str(path)!r}: check the path")
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:  # not gzip, or a download cut short
+        raise ValueError(f"{path} is not a readable gzip file ({type(err).__name__}: {err}): "
+                         f"corrupt or incomplete; delete it and load again") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genai_lib.models import check_input
 from genai_lib.train import Batch, StepFn
 
 LOSSES = ("minimax", "ns", "wgan-gp")
@@ -41,6 +42,14 @@ def _mlp(d_in: int, hidden: int | Sequence[int], d_out: int, act, dropout: float
     return nn.Sequential(*layers, nn.Linear(d_in, d_out))
 
 
+def _positive(**sizes: int) -> None:
+    """Raise unless every size is a positive integer (0 allowed for n_classes)."""
+    for name, v in sizes.items():
+        low = 0 if name == "n_classes" else 1
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+
+
 def _labels(labels: Tensor | None, n: int, n_classes: int, who: str) -> Tensor | None:
     """Check labels against the batch size and the class count; returns one-hot (B, C) or None."""
     if n_classes == 0:
@@ -49,10 +58,13 @@ def _labels(labels: Tensor | None, n: int, n_classes: int, who: str) -> Tensor |
         return None
     if labels is None:
         raise ValueError(f"{who} is conditional (n_classes={n_classes}): pass labels of shape ({n},)")
+    if not isinstance(labels, Tensor):
+        raise TypeError(f"{who}: labels must be a torch tensor of integer classes, shape ({n},), "
+                        f"got {type(labels).__name__}")
     if labels.dim() != 1 or len(labels) != n:
         raise ValueError(f"{who}: labels must have shape ({n},) to match the batch, "
                          f"got {tuple(labels.shape)}")
-    if labels.is_floating_point() or labels.min() < 0 or labels.max() >= n_classes:
+    if labels.is_floating_point() or (n and (labels.min() < 0 or labels.max() >= n_classes)):
         raise ValueError(f"{who}: labels must be integers in [0, {n_classes - 1}], "
                          f"got {labels.dtype} in [{labels.min().item()}, {labels.max().item()}]")
     return F.one_hot(labels.long(), n_classes).float()
@@ -70,11 +82,13 @@ class Generator(nn.Module):
         super().__init__()
         if output not in ("linear", "sigmoid"):
             raise ValueError(f"output must be 'linear' or 'sigmoid', got {output!r}")
+        _positive(latent_dim=latent_dim, data_dim=data_dim, n_classes=n_classes)
         self.latent_dim, self.data_dim, self.n_classes, self.output = latent_dim, data_dim, n_classes, output
         self.net = _mlp(latent_dim + n_classes, hidden, data_dim, nn.ReLU)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """(B, latent_dim) [, (B,)] -> (B, data_dim)."""
+        check_input("z", z, self, f"(B, {self.latent_dim})")
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"noise z must have shape (B, {self.latent_dim}), got {tuple(z.shape)}")
         onehot = _labels(labels, len(z), self.n_classes, "Generator")
@@ -97,6 +111,7 @@ class Discriminator(nn.Module):
         super().__init__()
         if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
             raise ValueError(f"pack must be a positive integer, got {pack!r}")
+        _positive(data_dim=data_dim, n_classes=n_classes)
         if pack > 1 and n_classes > 0:
             raise ValueError("pack > 1 is only supported for an unconditional discriminator (n_classes=0)")
         self.data_dim, self.n_classes, self.pack = data_dim, n_classes, pack
@@ -104,6 +119,7 @@ class Discriminator(nn.Module):
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """(B, data_dim) [, (B,)] -> (B // pack,) logits (a remainder of B % pack rows is dropped)."""
+        check_input("x", x, self, f"(B, {self.data_dim})")
         if x.dim() != 2 or x.shape[1] != self.data_dim:
             raise ValueError(f"x must have shape (B, {self.data_dim}) (flatten images first), "
                              f"got {tuple(x.shape)}")
@@ -137,6 +153,7 @@ def noise(n: int, latent_dim: int, device: torch.device | str | None = None,
     """Standard normal noise z ~ N(0, I): (n, latent_dim)."""
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise ValueError(f"n must be a positive integer, got {n!r}")
+    _positive(latent_dim=latent_dim)
     if generator is None:
         return torch.randn(n, latent_dim, device=device)
     return torch.randn(n, latent_dim, generator=generator).to(device or "cpu")
@@ -170,6 +187,9 @@ def gradient_penalty(discriminator: Discriminator, real: Tensor, fake: Tensor,
 
     Gulrajani et al. (2017), eq. (3): a soft version of the 1-Lipschitz constraint on the critic.
     """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape (B, D), got {tuple(real.shape)} "
+                         f"and {tuple(fake.shape)}")
     eps = torch.rand(len(real), 1, device=real.device)
     mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
     scores = discriminator(mixed, labels)
@@ -179,12 +199,18 @@ def gradient_penalty(discriminator: Discriminator, real: Tensor, fake: Tensor,
     return ((grad.norm(dim=1) - 1) ** 2).mean()
 
 
+def _check_loss(loss: str) -> None:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, loss: str) -> Tensor:
     """The discriminator's loss from its logits on real (B,) and fake (B,) samples.
 
     minimax / ns: -[log D(x) + log(1 - D(G(z)))], with log D = logsigmoid(logit) (Goodfellow
     et al. 2014, eq. 1). wgan-gp: E[D(G(z))] - E[D(x)] (the penalty is added by the caller).
     """
+    _check_loss(loss)
     if loss == "wgan-gp":
         return fake_logits.mean() - real_logits.mean()
     return -(F.logsigmoid(real_logits).mean() + F.logsigmoid(-fake_logits).mean())
@@ -196,6 +222,7 @@ def generator_loss(fake_logits: Tensor, loss: str) -> Tensor:
     minimax: log(1 - D(G(z))) -- saturates when D wins; ns (non-saturating): -log D(G(z));
     wgan-gp: -E[D(G(z))].
     """
+    _check_loss(loss)
     if loss == "minimax":
         return F.logsigmoid(-fake_logits).mean()
     if loss == "ns":
@@ -257,8 +284,7 @@ def gan_step(generator: Generator, discriminator: Discriminator, opt_g: torch.op
     wgan-gp (Gulrajani et al. 2017, Alg. 1); the critic reuses the real batch with fresh noise.
     Returns {"d_loss", "g_loss", "d_real", "d_fake"} (mean logits/scores on real and fake).
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    _check_loss(loss)
     if latent_dim != generator.latent_dim:
         raise ValueError(f"latent_dim={latent_dim} but the generator expects {generator.latent_dim}")
     n_critic = (5 if loss == "wgan-gp" else 1) if n_critic is None else n_critic
@@ -286,6 +312,8 @@ class Snapshots:
                  grid: Tensor | None = None) -> None:
         if labels is not None and len(labels) != len(z):
             raise ValueError(f"labels has {len(labels)} entries but the fixed noise z has {len(z)} rows")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer (epochs), got {every!r}")
         self.z, self.labels, self.every, self.grid = z, labels, every, grid
         self.frames: list[Tensor] = []
         self.surfaces: list[Tensor] = []

@@ -68,6 +68,15 @@ def frechet_gaussian(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
 
     |mu1 - mu2|^2 + tr(C1 + C2 - 2 (C1^1/2 C2 C1^1/2)^1/2)  (Dowson & Landau, 1982).
     """
+    mu1, mu2, cov1, cov2 = (np.asarray(a, dtype=np.float64) for a in (mu1, mu2, cov1, cov2))
+    d = mu1.shape[0] if mu1.ndim == 1 else -1
+    for name, a, shape in (("mu1", mu1, (d,)), ("mu2", mu2, (d,)), ("cov1", cov1, (d, d)),
+                           ("cov2", cov2, (d, d))):
+        if d < 1 or a.shape != shape:
+            raise ValueError(f"{name} must have shape {shape if d >= 1 else '(D,)'} (means (D,), "
+                             f"covariances (D, D)), got {a.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or inf values")
     s1 = _sqrtm_psd(cov1)
     cross = _sqrtm_psd(s1 @ cov2 @ s1)
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(cross))
@@ -173,6 +182,10 @@ def classifier_features(model: nn.Module, x: Tensor | np.ndarray) -> Tensor:
     x = torch.as_tensor(x, dtype=torch.float32)
     if x.dim() != 2:
         x = x.reshape(len(x), -1)
+    first = next((m for m in body.modules() if isinstance(m, nn.Linear)), None)
+    if first is not None and x.shape[1] != first.in_features:
+        raise ValueError(f"x must have shape (N, {first.in_features}) for this classifier, "
+                         f"got {tuple(x.shape)}")
     param = next(model.parameters(), None)
     dev = param.device if param is not None else torch.device("cpu")
     was_training = model.training

@@ -26,6 +26,39 @@ NORMS = (None, "batch", "layer")
 Activation = str | Callable[[], nn.Module] | None
 
 
+def check_input(name: str, x: object, module: nn.Module, shape: str, dtype: bool = True) -> None:
+    """Clear errors for a tensor `x` fed to `module`: a torch tensor on the module's device and,
+    with dtype=True, of its weights' floating dtype. `shape` (e.g. "(B, 64)") goes into the message."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch tensor of shape {shape}, got {type(x).__name__} "
+                        f"(convert with torch.as_tensor({name}, dtype=torch.float32))")
+    param = next(module.parameters(), None)
+    if param is None:
+        return
+    if x.device != param.device:
+        raise ValueError(f"{name} is on device {x.device} but the model's weights are on "
+                         f"{param.device}: move one of them, e.g. {name}.to({str(param.device)!r})")
+    if dtype and x.dtype != param.dtype:
+        raise TypeError(f"{name} must have dtype {param.dtype} like the model's weights, got "
+                        f"{x.dtype} (convert with {name}.to({param.dtype}))")
+
+
+def check_labels(name: str, y: object, n: int, n_classes: int) -> Tensor:
+    """Class labels y: an integer tensor of shape (n,) with values in [0, n_classes); returns it."""
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{name} must be a torch tensor of integer class labels, shape ({n},), "
+                        f"got {type(y).__name__}")
+    if y.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match the batch, got {tuple(y.shape)}")
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer class labels (torch.long), got {y.dtype} "
+                        f"(convert with {name}.long())")
+    if n and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+        raise ValueError(f"{name} must be class labels in [0, {n_classes - 1}] "
+                         f"({n_classes} classes), got values in [{int(y.min())}, {int(y.max())}]")
+    return y
+
+
 def activation_layer(name: Activation) -> nn.Module:
     """A fresh activation module from a name in ACTIVATIONS, a factory, or None (identity)."""
     if name is None:
@@ -94,6 +127,7 @@ class MLP(nn.Module):
         self.out_act = activation_layer(out_activation)
 
     def _flat(self, x: Tensor) -> Tensor:
+        check_input("x", x, self, f"(B, {self.sizes[0]})")
         if x.dim() > 2:
             x = x.flatten(1)
         if x.dim() != 2 or x.shape[1] != self.sizes[0]:
@@ -160,6 +194,7 @@ class CNN(nn.Module):
         """Feature maps after each conv stage: (B, C, S, S) -> [(B, c1, S/2, S/2), ...]."""
         cfg = self.config
         expected = (cfg.in_channels, cfg.image_size, cfg.image_size)
+        check_input("x", x, self, f"(B, {', '.join(map(str, expected))})")
         if x.dim() == 2 and x.shape[1] == cfg.in_channels * cfg.image_size ** 2:
             x = x.view(-1, *expected)  # accept flat pixels (B, 64) too
         if x.dim() != 4 or tuple(x.shape[1:]) != expected:
@@ -204,11 +239,17 @@ def layer_grad_norms(model: nn.Module, x: Tensor, y: Tensor,
     x: (B, ...), y: (B,) class labels (loss_fn defaults to cross-entropy). Gradients are cleared after.
     """
     loss_fn = loss_fn or nn.functional.cross_entropy
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a function (output, y) -> loss, e.g. "
+                        f"torch.nn.functional.cross_entropy, got {loss_fn!r}")
     weights = [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not weights:
         raise ValueError("model has no Linear or Conv2d layers to measure")
     was_training = model.training
     model.train()
-    grads = torch.autograd.grad(loss_fn(model(x), y), weights)
-    model.train(was_training)
+    out = model(x)
+    model.train(was_training)  # the graph is built: the mode no longer matters
+    if loss_fn is nn.functional.cross_entropy:  # the default: y must be class indices
+        check_labels("y", y, len(out), out.shape[1])
+    grads = torch.autograd.grad(loss_fn(out, y), weights)
     return [float(g.norm()) for g in grads]

@@ -97,7 +97,7 @@ def fold(pitches: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
 
 def one_hot(melodies: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
     """Melodies (N, T) -> float32 (N, T * K), K = high - low + 2 classes per step (rest first)."""
-    m = fold(np.atleast_2d(melodies), low, high)
+    m = fold(_melodies(melodies), low, high)
     k = high - low + 2
     index = np.where(m == REST, 0, m - low + 1)
     return np.eye(k, dtype=np.float32)[index].reshape(len(m), -1)
@@ -128,7 +128,10 @@ def from_scores(scores, length: int, low: int = LOW, high: int = HIGH, temperatu
 
 def notes(melody: np.ndarray) -> list[tuple[int, int, int]]:
     """Runs of equal pitch as notes (pitch, start_step, n_steps), rests left out: (T,) -> list."""
-    m = np.asarray(melody).reshape(-1)
+    m = np.asarray(melody)
+    if m.ndim != 1:
+        raise ValueError(f"melody must be one melody of shape (T,), got {m.shape} "
+                         f"(loop over the rows of a batch)")
     if len(m) == 0:
         return []
     starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])
@@ -165,9 +168,24 @@ def synthesize(melody: np.ndarray, rate: int = 16000, bpm: float = 90.0,
     return (audio / peak * 0.9 if peak > 0 else audio).astype(np.float32)
 
 
+def _melodies(melodies: np.ndarray) -> np.ndarray:
+    """Melodies as an int64 array (N, T) of MIDI pitches or REST (-1); a single (T,) melody becomes (1, T)."""
+    m = np.asarray(melodies)
+    if m.ndim == 1:
+        m = m[None]
+    if m.ndim != 2:
+        raise ValueError(f"melodies must have shape (N, T) (MIDI pitches, -1 = rest), got {m.shape}")
+    if m.size and (not np.issubdtype(m.dtype, np.number) or np.any(m != np.round(m))
+                   or m.min() < REST or m.max() > 127):
+        raise ValueError(f"melodies must hold integer MIDI pitches 0..127 or {REST} for a rest, "
+                         f"got dtype {m.dtype}" + (f" with values in [{m.min()}, {m.max()}]"
+                                                   if np.issubdtype(m.dtype, np.number) else ""))
+    return m.astype(np.int64)
+
+
 def pitch_class_hist(melodies: np.ndarray) -> np.ndarray:
     """Share of sounding steps on each pitch class C..B: (N, T) -> (12,), sums to 1."""
-    m = np.asarray(melodies).reshape(-1)
+    m = _melodies(melodies).reshape(-1)
     m = m[m != REST]
     h = np.bincount(m % 12, minlength=12).astype(float)
     return h / max(h.sum(), 1.0)
@@ -177,7 +195,7 @@ def interval_hist(melodies: np.ndarray, max_interval: int = 12) -> np.ndarray:
     """Share of each melodic step between consecutive notes, -max..+max semitones (clipped),
     over the notes of each melody: (N, T) -> (2 * max_interval + 1,), sums to 1."""
     counts = np.zeros(2 * max_interval + 1)
-    for melody in np.atleast_2d(melodies):
+    for melody in _melodies(melodies):
         p = np.array([n[0] for n in notes(melody)])
         if len(p) > 1:
             d = np.clip(np.diff(p), -max_interval, max_interval) + max_interval
@@ -187,7 +205,7 @@ def interval_hist(melodies: np.ndarray, max_interval: int = 12) -> np.ndarray:
 
 def in_key_share(melodies: np.ndarray, scale: Sequence[int] = C_MAJOR) -> float:
     """Share of sounding steps whose pitch class is in `scale` (C major / A natural minor): -> float."""
-    m = np.asarray(melodies).reshape(-1)
+    m = _melodies(melodies).reshape(-1)
     m = m[m != REST]
     return float(np.isin(m % 12, scale).mean()) if len(m) else 0.0
 
@@ -213,6 +231,8 @@ def random_melodies(n: int, length: int = 16, low: int = LOW, high: int = HIGH, 
                     durations: Sequence[int] = (1, 2, 2, 4)) -> np.ndarray:
     """The baseline: notes with uniform random pitches in [low, high] and durations drawn from
     `durations` (steps): -> (n, length)."""
+    if n < 1 or length < 1:
+        raise ValueError(f"n and length must be positive, got n={n}, length={length}")
     rng = np.random.default_rng(seed)
     out = np.empty((n, length), dtype=np.int64)
     for i in range(n):

@@ -96,6 +96,9 @@ def scatter2d(points: Sequence[np.ndarray], names: Sequence[str], title: str,
               ax: Axes | None = None, xlabel: str = "$x_1$", ylabel: str = "$x_2$",
               size: float = 6, alpha: float = 0.5) -> Axes:
     """Overlay several 2-D point clouds [(N_i, 2), ...] with a legend."""
+    if len(points) != len(names):
+        raise ValueError(f"names must give one name per point cloud: {len(points)} clouds, "
+                         f"got {len(names)} names")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
     for pts, name in zip(points, names):
@@ -111,6 +114,8 @@ def scatter2d(points: Sequence[np.ndarray], names: Sequence[str], title: str,
 def grid_2d(xlim: tuple[float, float], ylim: tuple[float, float],
             steps: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A mesh over a rectangle: xx, yy of shape (steps, steps) and points (steps*steps, 2)."""
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2 (grid points per axis), got {steps}")
     xx, yy = np.meshgrid(np.linspace(*xlim, steps), np.linspace(*ylim, steps))
     return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
 
@@ -122,7 +127,11 @@ def decision_surface(fn, xlim: tuple[float, float], ylim: tuple[float, float],
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
     xx, yy, pts = grid_2d(xlim, ylim, steps)
-    zz = np.asarray(fn(pts), dtype=float).reshape(xx.shape)
+    zz = np.asarray(fn(pts), dtype=float)
+    if zz.size != xx.size:
+        raise ValueError(f"fn must map points (M, 2) to one score each, shape ({xx.size},), "
+                         f"got shape {zz.shape}")
+    zz = zz.reshape(xx.shape)
     cs = ax.contourf(xx, yy, zz, levels=levels, cmap=cmap, alpha=0.8)
     if colorbar:
         ax.figure.colorbar(cs, ax=ax, label=label)

@@ -12,9 +12,12 @@ import torch
 from torch import Tensor
 
 
-def _np(a) -> np.ndarray:
-    """A float64 NumPy array from an array, list or tensor."""
-    return np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
+def _np(a, name: str) -> np.ndarray:
+    """A float64 NumPy array from an array, list or tensor, checked for NaN/inf."""
+    out = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} contains NaN or inf values ({int(np.sum(~np.isfinite(out)))} of {out.size})")
+    return out
 
 
 def _check_costs(over: float, under: float) -> None:
@@ -24,7 +27,7 @@ def _check_costs(over: float, under: float) -> None:
 
 def lag_matrix(series, lags: int) -> tuple[np.ndarray, np.ndarray]:
     """Sliding windows of a series (T,): X (T - lags, lags) = the previous `lags` values, y (T - lags,)."""
-    s = _np(series)
+    s = _np(series, "series")
     if s.ndim != 1:
         raise ValueError(f"series must be 1-D (T,), got shape {s.shape}")
     if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or not 0 < lags < len(s):
@@ -36,7 +39,7 @@ def lag_matrix(series, lags: int) -> tuple[np.ndarray, np.ndarray]:
 def newsvendor_cost(order, demand, over: float, under: float) -> np.ndarray:
     """Cost of stocking `order` when `demand` happens: over * leftover + under * shortfall (elementwise)."""
     _check_costs(over, under)
-    q, d = np.broadcast_arrays(_np(order), _np(demand))
+    q, d = np.broadcast_arrays(_np(order, "order"), _np(demand, "demand"))
     return over * np.maximum(q - d, 0.0) + under * np.maximum(d - q, 0.0)
 
 
@@ -48,7 +51,7 @@ def critical_ratio(over: float, under: float) -> float:
 
 def newsvendor_order(scenarios, over: float, under: float) -> np.ndarray:
     """Order minimising expected cost over the scenarios: their critical-ratio quantile. (N, S) -> (N,)."""
-    s = _np(scenarios)
+    s = _np(scenarios, "scenarios")
     if s.ndim != 2 or s.shape[1] < 2:
         raise ValueError(f"scenarios must have shape (N, S) with S >= 2 samples, got {s.shape}")
     return np.quantile(s, critical_ratio(over, under), axis=1)
@@ -56,8 +59,8 @@ def newsvendor_order(scenarios, over: float, under: float) -> np.ndarray:
 
 def expected_cost(order, scenarios, over: float, under: float) -> np.ndarray:
     """Mean newsvendor cost of `order` (N,) over scenario rows (N, S) -> (N,)."""
-    s = _np(scenarios)
-    q = _np(order).reshape(-1, 1)
+    s = _np(scenarios, "scenarios")
+    q = _np(order, "order").reshape(-1, 1)
     if s.ndim != 2 or len(q) != len(s):
         raise ValueError(f"order (N,) and scenarios (N, S) must agree, got {q.shape[0]} and {s.shape}")
     return newsvendor_cost(q, s, over, under).mean(axis=1)
@@ -67,7 +70,7 @@ def interval(samples, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Central prediction interval from samples (N, S): the (1-level)/2 and (1+level)/2 quantiles, (N,) each."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.8), got {level!r}")
-    s = _np(samples)
+    s = _np(samples, "samples")
     if s.ndim != 2 or s.shape[1] < 2:
         raise ValueError(f"samples must have shape (N, S) with S >= 2, got {s.shape}")
     lo, hi = np.quantile(s, [(1 - level) / 2, (1 + level) / 2], axis=1)

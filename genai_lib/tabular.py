@@ -90,6 +90,10 @@ class TabularEncoder:
             raw = df[name].to_numpy()
             if not np.issubdtype(raw.dtype, np.number):
                 raise ValueError(f"numeric column {name!r} has dtype {raw.dtype}; list it as categorical")
+            if len(raw) == 0 or not np.isfinite(raw.astype(np.float64)).all():
+                raise ValueError(f"numeric column {name!r} must be non-empty with finite values, "
+                                 f"got {len(raw)} rows, {int(np.sum(~np.isfinite(raw.astype(np.float64))))} "
+                                 f"NaN/inf (drop or impute them first)")
             if name in self.log and (raw < 0).any():
                 raise ValueError(f"log column {name!r} has negative values; log1p needs values >= 0")
             v = self._forward(name, raw)

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genai_lib.models import check_input
 from genai_lib.train import Batch, StepFn
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -25,10 +26,9 @@ def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
                          nn.ReLU(), nn.Linear(hidden, d_out))
 
 
-def _check_x(name: str, x: Tensor, dim: int) -> None:
-    """Raise a clear error unless x is a floating tensor of shape (B, dim)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch tensor of shape (B, {dim}), got {type(x).__name__}")
+def _check_x(name: str, x: Tensor, dim: int, module: nn.Module, dtype: bool = True) -> None:
+    """Raise a clear error unless x is a tensor of shape (B, dim) on module's device (and dtype)."""
+    check_input(name, x, module, f"(B, {dim})", dtype)
     if x.dim() != 2 or x.shape[1] != dim:
         raise ValueError(f"{name} must have shape (B, {dim}), got {tuple(x.shape)}"
                          + (" (flatten images first: x.flatten(1))" if x.dim() > 2 else ""))
@@ -45,12 +45,12 @@ class Autoencoder(nn.Module):
 
     def encode(self, x: Tensor) -> Tensor:
         """The code of each input: (B, D) -> (B, L)."""
-        _check_x("x", x, self.data_dim)
+        _check_x("x", x, self.data_dim, self)
         return self.encoder(x)
 
     def decode(self, z: Tensor) -> Tensor:
         """Pixel intensities in [0, 1] from codes: (B, L) -> (B, D)."""
-        _check_x("z", z, self.latent_dim)
+        _check_x("z", z, self.latent_dim, self)
         return torch.sigmoid(self.decoder(z))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -83,6 +83,10 @@ class VAE(nn.Module):
 
     def __init__(self, config: VAEConfig | None = None, **overrides) -> None:
         super().__init__()
+        unknown = set(overrides) - set(VAEConfig.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown VAE settings {sorted(unknown)}; the settings are "
+                            f"{list(VAEConfig.__dataclass_fields__)}")
         cfg = config if config is not None else VAEConfig(**overrides)
         if config is not None and overrides:
             cfg = VAEConfig(**{**cfg.__dict__, **overrides})
@@ -103,20 +107,20 @@ class VAE(nn.Module):
             return t
         if c is None:
             raise ValueError(f"this VAE is conditional: pass c with shape (B, {C})")
-        _check_x("c", c, C)
+        _check_x("c", c, C, self, dtype=False)
         if len(c) != len(t):
             raise ValueError(f"c has {len(c)} rows but the batch has {len(t)}")
         return torch.cat([t, c.to(t.dtype)], dim=1)
 
     def encode(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Parameters of q(z|x): (B, D) -> mu (B, L), logvar (B, L)."""
-        _check_x("x", x, self.config.data_dim)
+        _check_x("x", x, self.config.data_dim, self)
         mu, logvar = self.encoder(self._join(x, c)).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, z: Tensor, c: Tensor | None = None) -> Tensor:
         """Decoder output: (B, L) -> (B, D) logits (bernoulli) or means (gaussian)."""
-        _check_x("z", z, self.config.latent_dim)
+        _check_x("z", z, self.config.latent_dim, self)
         return self.decoder(self._join(z, c))
 
     def forward(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -161,8 +165,14 @@ def _terms(model: VAE, x: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor]:
     return model.log_likelihood(x, out), gaussian_kl(mu, logvar)
 
 
+def _check_beta(beta: float) -> None:
+    if not beta >= 0:  # also catches NaN
+        raise ValueError(f"beta (the KL weight) must be >= 0, got {beta!r}")
+
+
 def elbo(model: VAE, x: Tensor, c: Tensor | None = None, beta: float = 1.0) -> Tensor:
     """E_q[log p(x|z)] - beta * KL(q(z|x) || p(z)), one-sample estimate per example: (B, D) -> (B,)."""
+    _check_beta(beta)
     recon, kl = _terms(model, x, c)
     return recon - beta * kl
 
@@ -189,6 +199,7 @@ def iwae_bound(model: VAE, x: Tensor, k: int, c: Tensor | None = None) -> Tensor
 
 def vae_step(model: VAE, optimizer: torch.optim.Optimizer, beta: float = 1.0) -> StepFn:
     """Step function for `train.fit`: batch (x,) or (x, c) -> {"loss", "recon", "kl"} (nats/example)."""
+    _check_beta(beta)
 
     def step(batch: Batch) -> dict[str, Tensor]:
         x, c = (batch[0], None) if len(batch) == 1 else batch[:2]

@@ -98,7 +98,10 @@ def _check_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def neuron_accuracy(x: np.ndarray, y: np.ndarray, w: Sequence[float], b: float) -> float:
     """Accuracy of the step neuron 1[w . x + b >= 0] (as scratch.neuron.step). x: (N, 2), y: (N,)."""
     x, y = _check_points(x, y)
-    return float(np.mean((x @ np.asarray(w, dtype=float) + b >= 0).astype(int) == y))
+    w = np.asarray(w, dtype=float)
+    if w.shape != (2,):
+        raise ValueError(f"w must have shape (2,) (one weight per input), got {w.shape}")
+    return float(np.mean((x @ w + b >= 0).astype(int) == y))
 
 
 def _draw_neuron(ax: Axes, x: np.ndarray, y: np.ndarray, w: Sequence[float], b: float,

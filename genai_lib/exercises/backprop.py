@@ -95,7 +95,10 @@ def check_leaky_relu_grad(fn: Callable[[np.ndarray], np.ndarray] | None) -> Feed
         return wrong(f"`leaky_relu_grad` raised {type(err).__name__}: {err} on z = {z.tolist()}")
     if got is None:
         return wrong("`leaky_relu_grad` returned None: did you forget to `return`?")
-    got = np.asarray(got, dtype=float)
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return wrong(f"`leaky_relu_grad` must return an array of numbers, got {type(got).__name__}")
     if got.shape != z.shape:
         return wrong(f"`leaky_relu_grad` must return one slope per entry: shape {z.shape}, got {got.shape}")
     expected = leaky_relu_grad_reference(z)

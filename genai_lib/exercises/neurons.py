@@ -49,7 +49,10 @@ def check_gate(w, b, gate: str = "nand") -> Feedback:
         raise ValueError(f"gate must be one of {sorted(GATES)}, got {gate!r}")
     if w is None or b is None:
         return wrong("`w` or `b` is None: choose two weights and a bias.")
-    w = np.asarray(w, dtype=float)
+    try:
+        w = np.asarray(w, dtype=float)
+    except (TypeError, ValueError):
+        return wrong(f"`w` should be two numbers, e.g. [1.0, -2.0], got {type(w).__name__}")
     if w.shape != (2,):
         return wrong(f"`w` should have shape (2,) (one weight per input), got {w.shape}")
     try:

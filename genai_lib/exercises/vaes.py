@@ -24,6 +24,16 @@ def _kl_inputs() -> list[tuple[Tensor, Tensor]]:
             (torch.randn(5, 4, generator=g), torch.randn(5, 4, generator=g))]
 
 
+def _as_tensor(got, dtype: torch.dtype) -> Tensor | Feedback | None:
+    """The learner's result as a tensor (None stays None), or a failing Feedback if it is not numeric."""
+    if got is None:
+        return None
+    try:
+        return torch.as_tensor(got, dtype=dtype)
+    except (TypeError, ValueError, RuntimeError):
+        return wrong(f"your function must return a tensor of numbers, got {type(got).__name__}")
+
+
 def check_gaussian_kl(fn) -> Feedback:
     """Check a learner's kl(mu, logvar): (B, L), (B, L) -> (B,) against the closed form."""
     if fn is None:
@@ -37,7 +47,9 @@ def check_gaussian_kl(fn) -> Feedback:
             return wrong(f"`gaussian_kl` raised {type(err).__name__}: {err} "
                          f"for mu, logvar of shape {tuple(mu.shape)}")
         exp = _kl_reference(mu, logvar)
-        g = torch.as_tensor(got, dtype=torch.float32) if got is not None else None
+        g = _as_tensor(got, torch.float32)
+        if isinstance(g, Feedback):
+            return g
         if g is not None and g.shape == mu.shape:
             return wrong(f"the result has shape {tuple(g.shape)}, the shape of mu: sum the KL "
                          f"over the latent dimensions (.sum(1)) to get one number per example "
@@ -134,7 +146,9 @@ def check_iwae_from_log_weights(fn) -> Feedback:
         except Exception as err:
             return wrong(f"`iwae` raised {type(err).__name__}: {err} on log_w of shape {tuple(log_w.shape)}")
         exp = _iwae_reference(log_w)
-        t = torch.as_tensor(got, dtype=torch.float64) if got is not None else None
+        t = _as_tensor(got, torch.float64)
+        if isinstance(t, Feedback):
+            return t
         if t is not None and t.shape == exp.shape:
             if torch.allclose(t, log_w.mean(0), atol=1e-6):
                 return wrong("you averaged the log weights: that is the ELBO estimate, not the "

@@ -49,6 +49,8 @@ def _check_labels(logits: Array, labels: Array) -> tuple[Array, Array]:
 def log_softmax(logits: Array) -> Array:
     """log softmax(z), stable (log-sum-exp with the row max taken out). logits: (N, K) -> (N, K)."""
     z = np.asarray(logits, dtype=float)
+    if z.ndim != 2:
+        raise ValueError(f"logits must have shape (N, K), got {z.shape}")
     z = z - z.max(axis=1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
@@ -120,6 +122,8 @@ def loss_and_grads(params: Params, x: Array, y: Array, loss: LossFn = softmax_cr
 
 def numerical_gradient(f: Callable[[Array], float], x: Array, eps: float = 1e-6) -> Array:
     """Central finite differences (f(x + eps e_i) - f(x - eps e_i)) / 2 eps, in float64. x: any shape -> same."""
+    if not eps > 0:
+        raise ValueError(f"eps must be a small positive step such as 1e-6, got {eps!r}")
     x = np.array(x, dtype=np.float64)  # a copy: the caller's array is never touched
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
@@ -160,7 +164,10 @@ def relative_error(a: Array, b: Array) -> float:
 
 def accuracy(params: Params, x: Array, y: Array, activation: Activation = relu) -> float:
     """Fraction of rows of x (N, D) whose largest logit is at the true label y (N,)."""
-    return float(np.mean(mlp_forward(params, x, activation).argmax(axis=1) == np.asarray(y)))
+    y = np.asarray(y)
+    if y.shape != (len(x),):
+        raise ValueError(f"y must have shape ({len(x)},) (one label per row of x), got {y.shape}")
+    return float(np.mean(mlp_forward(params, x, activation).argmax(axis=1) == y))
 
 
 def sgd_train(params: Params, x: Array, y: Array, *, lr: float = 0.1, epochs: int = 10,

@@ -93,6 +93,8 @@ def perceptron_train(x: np.ndarray, y: np.ndarray, lr: float = 1.0, epochs: int 
         raise ValueError(f"y must have shape ({x.shape[0]},) to match x, got {y.shape}")
     if not np.isin(y, (0, 1)).all():
         raise ValueError(f"y must contain only the labels 0 and 1, got {np.unique(y)[:5]}")
+    if not np.isfinite(x).all():
+        raise ValueError("x contains NaN or inf values")
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     rng = np.random.default_rng(seed)
