@@ -16,7 +16,8 @@ def _np(a, name: str) -> np.ndarray:
     """A float64 NumPy array from an array, list or tensor, checked for NaN/inf."""
     out = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
     if not np.isfinite(out).all():
-        raise ValueError(f"{name} contains NaN or inf values ({int(np.sum(~np.isfinite(out)))} of {out.size})")
+        bad = int(np.sum(~np.isfinite(out)))
+        raise ValueError(f"{name} contains NaN or inf values ({bad} of {out.size})")
     return out
 
 

@@ -6,7 +6,9 @@ NumPy. Objects are built inside the calls, so collecting this file is instant.
 """
 
 import gzip
+import os
 import re
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -53,6 +55,11 @@ def encoder():
     return tabular.TabularEncoder(numeric=["age"], categorical=["plan"]).fit(df)
 
 
+def with_env(name, value, fn):
+    with mock.patch.dict(os.environ, {name: value}):
+        return fn()
+
+
 def save_and_load(tmp, payload=None, model=None):
     path = tmp / "ckpt.pt"
     if payload is not None:
@@ -80,6 +87,11 @@ CASES = [
     # --- runtime: unknown names -------------------------------------------------------------
     ("runtime.device unknown name", lambda t: runtime.device("tpu"),
      ValueError, r"unknown device 'tpu': expected one of cpu, cuda, mps"),
+    ("runtime.device unknown GENAI_DEVICE", lambda t: with_env("GENAI_DEVICE", "gpu", runtime.device),
+     ValueError, r"unknown device 'gpu': expected one of cpu, cuda, mps \(e.g. GENAI_DEVICE=cpu\)"),
+    ("runtime.pick unknown GENAI_PROFILE",
+     lambda t: with_env("GENAI_PROFILE", "fast", lambda: runtime.pick(quick=1, full=2)),
+     ValueError, r"GENAI_PROFILE='fast' is not a profile: expected 'quick' or 'full'"),
     ("runtime.seed negative", lambda t: runtime.seed_everything(-1),
      ValueError, r"seed must be a non-negative integer, got -1"),
     # --- checkpoint: missing, truncated, not a checkpoint, wrong content ---------------------
@@ -366,6 +378,12 @@ CASES = [
     # --- train (the one loop; its own errors are tested in test_train.py) ----------------------------
     ("train.accuracy label count", lambda t: train.accuracy(mlp(), torch.zeros(4, 4), torch.zeros(3).long()),
      ValueError, r"x has 4 rows but y has 3"),
+    ("train.fit unknown device", lambda t: train.fit(
+        mlp(), (torch.zeros(4, 4), torch.zeros(4).long()), loss_fn=F.cross_entropy, device="tpu", quiet=True),
+     ValueError, r"unknown device 'tpu': expected one of cpu, cuda, mps"),
+    ("train.fit unknown precision", lambda t: train.fit(
+        mlp(), (torch.zeros(4, 4), torch.zeros(4).long()), loss_fn=F.cross_entropy, precision="fp8", quiet=True),
+     ValueError, r"precision must be one of \['fp32', 'bf16', 'fp16'\], got 'fp8'"),
     ("train.fit numpy data", lambda t: train.fit(
         mlp(), (np.zeros((4, 4)), torch.zeros(4).long()), loss_fn=F.cross_entropy, quiet=True),
      TypeError, r"data must be a tensor, a tuple of tensors or a DataLoader, got \['ndarray', 'Tensor'\]"),
