@@ -61,3 +61,10 @@ def test_memorised():
     assert "not copies" in ex.check_memorised(ok + 0.1, x_train, n=450).message
     assert "only 5 of the 10" in ex.check_memorised(x_train[:5].repeat(90, 1), x_train, n=450).message
     assert not ex.check_memorised(None, x_train)
+
+
+def test_memorised_unbalanced():
+    x_train = torch.rand(50, 64)
+    lopsided = torch.cat([x_train[:1].repeat(400, 1), x_train[1:10].repeat(5, 1), x_train[:5]])
+    fb = ex.check_memorised(lopsided, x_train, n=450)
+    assert not fb and "equally often" in fb.message

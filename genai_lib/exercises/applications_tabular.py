@@ -185,8 +185,8 @@ def check_subgroup_coverage(fn: Callable) -> Feedback:
     if len(got) != 2:
         return wrong(f"return two coverages (group False, group True), got {len(got)} values")
     if np.allclose(got, expected):
-        return right("coverage within each group matches: "
-                     f"{expected[0]:.3f} (group False) and {expected[1]:.3f} (group True).")
+        return right("per-group coverages match `metrics.coverage` on each group's rows, on "
+                     "test inputs where the two groups differ (and bounds count as covered).")
     overall = float(np.mean((lo <= y) & (y <= hi)))
     if np.allclose(got, overall):
         return wrong("both values equal the overall coverage: select each group's rows "
