@@ -87,6 +87,20 @@ def _check_dtype(model: nn.Module, x: Tensor) -> None:
         )
 
 
+def _check_class_labels(model: nn.Module, x: Tensor, y: Tensor) -> None:
+    """Integer targets must be class indices below the model's output width (one probe row)."""
+    if y.is_floating_point() or y.dim() != 1:
+        return
+    was_training = model.training
+    model.eval()  # batch-norm cannot take one row in training mode, and must not learn from it
+    with torch.no_grad():
+        out = model(x[:1])
+    model.train(was_training)
+    if out.dim() == 2 and (int(y.min()) < 0 or int(y.max()) >= out.shape[1]):
+        raise ValueError(f"targets y must be class labels in [0, {out.shape[1] - 1}] (the model "
+                         f"has {out.shape[1]} outputs), got values in [{int(y.min())}, {int(y.max())}]")
+
+
 def batches(tensors: tuple[Tensor, ...], batch_size: int, generator: torch.Generator | None,
             shuffle: bool = True, rank: int = 0, world: int = 1) -> Iterable[Batch]:
     """Yield minibatches of in-memory tensors by shuffled index slicing: (N, ...) -> (B, ...).
@@ -151,6 +165,11 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
         if loss_fn is None:
             raise ValueError("fit needs either a step function or a loss_fn "
                              "(e.g. loss_fn=torch.nn.functional.cross_entropy)")
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be a function (prediction, target) -> loss, e.g. "
+                            f"torch.nn.functional.cross_entropy, got {loss_fn!r}")
+        if tensors is not None and len(tensors) == 2:
+            _check_class_labels(model, *tensors)
         if optimizer is None:
             optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         if not isinstance(optimizer, torch.optim.Optimizer):

@@ -433,18 +433,14 @@ def test_checker_rejects_wrong_kind_of_answer(call, pattern):
     assert re.search(pattern, verdict.message), verdict.message
 
 
-# --- known gaps in train.py (owned by another engineer): documented, not fixed here ---------
+# --- fit: a loss given by name, labels out of range ------------------------------------------
 
-@pytest.mark.xfail(reason="train.fit: a loss given by name fails with \"'str' object is not "
-                          "callable\" inside the step; fit should check callable(loss_fn)", strict=False)
 def test_fit_loss_given_by_name_is_clear():
     with pytest.raises(TypeError, match=r"loss_fn must be .*function.*got 'cross_entropy'"):
         train.fit(mlp(), (torch.zeros(4, 4), torch.zeros(4).long()), loss_fn="cross_entropy",
                   quiet=True)
 
 
-@pytest.mark.xfail(reason="train.fit: class labels >= the model's outputs fail deep in torch "
-                          "('Target 7 is out of bounds.')", strict=False)
 def test_fit_cross_entropy_label_out_of_range_is_clear():
     with pytest.raises(ValueError, match=r"y.*\[0, 2\].*7"):
         train.fit(mlp(), (torch.zeros(4, 4), torch.tensor([0, 1, 2, 7])),
