@@ -169,5 +169,5 @@ def mnist(folder: Path | None = None, download: bool = True,
     pick = lambda part: [arrays[n] for n in names if n.startswith(part)]  # noqa: E731
     (xtr, ytr), (xte, yte) = pick("train"), pick("t10k")
     f = lambda a: torch.as_tensor(a[:, None] / 255.0, dtype=torch.float32)  # noqa: E731
-    g = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
+    g = lambda a: torch.as_tensor(a.copy(), dtype=torch.long)  # noqa: E731  (IDX buffers are read-only)
     return Split(f(xtr), g(ytr), f(xte), g(yte))

@@ -106,16 +106,19 @@ def batches(tensors: tuple[Tensor, ...], batch_size: int, generator: torch.Gener
     """Yield minibatches of in-memory tensors by shuffled index slicing: (N, ...) -> (B, ...).
 
     With world > 1 (data parallel), each global batch of `batch_size` is split and this
-    process gets every world-th row from `rank` on: (B, ...) -> (B / world, ...).
+    process gets every world-th row from `rank` on: (B, ...) -> (B / world, ...); a last,
+    incomplete global batch is dropped (as DistributedSampler's drop_last).
     """
     n = len(tensors[0])
+    # data parallel: only whole global batches, so every process gets an equal, non-empty shard
+    last = n - batch_size + 1 if world > 1 else n
     if shuffle:  # every process draws the same order from the same seeded generator
         order = torch.randperm(n, generator=generator).to(tensors[0].device)
-        for i in range(0, n, batch_size):
+        for i in range(0, last, batch_size):
             idx = order[i:i + batch_size][rank::world]
             yield tuple([t[idx] for t in tensors])  # a list comprehension: faster than a generator
     else:
-        for i in range(0, n, batch_size):
+        for i in range(0, last, batch_size):
             yield tuple(t[i + rank:i + batch_size:world] for t in tensors)
 
 
@@ -155,6 +158,9 @@ def fit(model: nn.Module, data: Data, step: StepFn | None = None, *, epochs: int
     rank, world = distributed.rank(), distributed.world_size()
     if world > 1 and dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    if world > 1 and not isinstance(data, DataLoader) and batch_size % world:
+        raise ValueError(f"batch_size {batch_size} is the global batch and must be divisible by "
+                         f"the {world} processes, so each gets an equal share")
     model.to(dev)
     if isinstance(data, DataLoader):
         tensors = None

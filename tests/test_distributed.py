@@ -67,3 +67,10 @@ def test_init_outside_torchrun_is_clear_error(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(RuntimeError, match="torchrun --nproc_per_node"):
         distributed.init()
+
+
+def test_incomplete_last_global_batch_is_dropped_under_ddp():
+    x = torch.arange(10.0)
+    shards = [[b[0] for b in batches((x,), 4, torch.Generator().manual_seed(0), rank=r, world=2)]
+              for r in (0, 1)]
+    assert [len(b) for b in shards[0]] == [2, 2] == [len(b) for b in shards[1]]  # 10 -> 2 batches of 4
