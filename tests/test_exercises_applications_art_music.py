@@ -85,3 +85,14 @@ def test_busyness():
     assert "fall" in ex.check_busyness(stds, corr[::-1], ratio).message
     assert "increasing order" in ex.check_busyness(stds[::-1], corr, ratio).message
     assert not ex.check_busyness(stds, None, ratio)
+
+
+def test_temperature_sweep():
+    cold = {"notes / window": 6.0, "interval TV": 0.2}
+    warm = {"notes / window": 8.0, "interval TV": 0.3}
+    hot = {"notes / window": 11.0, "interval TV": 0.5}
+    assert ex.check_temperature_sweep({"T = 0": cold, "T = 0.5": warm, "T = 1": hot})
+    fb = ex.check_temperature_sweep({"T = 1": hot, "T = 0.5": warm, "T = 0": cold})
+    assert not fb and "from cold (0) to hot (1)" in fb.message
+    assert "at least 3" in ex.check_temperature_sweep({"T = 0": cold}).message
+    assert not ex.check_temperature_sweep(None)

@@ -176,5 +176,32 @@ def check_busyness(stds, correlations, ratios) -> Feedback:
                  f"{r[-1]:.2f}: the two measures agree.")
 
 
+def check_temperature_sweep(rows) -> Feedback:
+    """{"T = t": music.compare(...) dict} for >= 3 temperatures in increasing order, starting at 0:
+    sampling hotter must give more notes per window and a larger interval distance."""
+    if rows is None:
+        return wrong("`rows` is None: make a dict {f\"T = {T}\": music.compare(test_windows, "
+                     "music.from_scores(logits, LENGTH, temperature=T))}")
+    if not isinstance(rows, dict) or len(rows) < 3:
+        return wrong(f"`rows` should be a dict with one entry per temperature (at least 3), got "
+                     f"{type(rows).__name__} of length {len(rows) if hasattr(rows, '__len__') else '?'}")
+    stats = list(rows.values())
+    for key in ("notes / window", "interval TV"):
+        if not all(isinstance(r, dict) and key in r for r in stats):
+            return wrong(f"every entry should be the dict returned by `music.compare`, with a "
+                         f"{key!r} value")
+    notes = [float(r["notes / window"]) for r in stats]
+    tv = [float(r["interval TV"]) for r in stats]
+    if notes[-1] <= notes[0]:
+        return wrong(f"notes / window go {notes[0]:.2f} -> {notes[-1]:.2f}: list the temperatures "
+                     f"from cold (0) to hot (1), each decoding the same `logits`")
+    if tv[-1] <= tv[0]:
+        return wrong(f"the interval distance goes {tv[0]:.3f} -> {tv[-1]:.3f}; hotter sampling "
+                     f"should move it away from Bach's: decode the same `logits` at each T")
+    return right(f"from the coldest to the hottest temperature, notes / window rise "
+                 f"{notes[0]:.2f} -> {notes[-1]:.2f} and the interval distance {tv[0]:.3f} -> {tv[-1]:.3f}.")
+
+
 __all__ = ["check_lerp", "check_horizontal_correlation", "check_midi_to_hz",
-           "check_in_key_share", "check_melody", "check_busyness", "compare"]
+           "check_in_key_share", "check_melody", "check_busyness",
+           "check_temperature_sweep", "compare"]
