@@ -18,22 +18,23 @@ def test_shard_plan_matches_train_batches():
     per_rank = [[len(b[0]) for b in batches((x,), 32, torch.Generator().manual_seed(0),
                                                rank=r, world=4)] for r in range(4)]
     for sizes in per_rank:
-        assert len(sizes) == plan["steps_per_epoch"] == 4
-        assert sizes[0] == plan["per_rank_batch"] == 8 and sizes[-1] == plan["last_per_rank"] == 1
+        assert len(sizes) == plan["steps_per_epoch"] == 3
+        assert set(sizes) == {plan["per_rank_batch"]} == {8}
+    assert plan["rows_dropped"] == 100 - 4 * sum(per_rank[0]) == 4
 
 
 def test_shard_plan_checker():
-    assert check_shard_plan({"per_rank_batch": 64, "steps_per_epoch": 196, "last_per_rank": 20})
+    assert check_shard_plan({"per_rank_batch": 64, "steps_per_epoch": 195, "rows_dropped": 80})
     assert not check_shard_plan(None)
     assert "missing" in check_shard_plan({"per_rank_batch": 64}).message
     assert "global batch" in check_shard_plan(
-        {"per_rank_batch": 256, "steps_per_epoch": 196, "last_per_rank": 20}).message
-    assert "partial batch" in check_shard_plan(
-        {"per_rank_batch": 64, "steps_per_epoch": 195, "last_per_rank": 20}).message
+        {"per_rank_batch": 256, "steps_per_epoch": 195, "rows_dropped": 80}).message
+    assert "partial" in check_shard_plan(
+        {"per_rank_batch": 64, "steps_per_epoch": 196, "rows_dropped": 80}).message
     assert "per-rank batch" in check_shard_plan(
-        {"per_rank_batch": 64, "steps_per_epoch": 782, "last_per_rank": 20}).message
-    assert "split across" in check_shard_plan(
-        {"per_rank_batch": 64, "steps_per_epoch": 196, "last_per_rank": 80}).message
+        {"per_rank_batch": 64, "steps_per_epoch": 782, "rows_dropped": 80}).message
+    assert "one process's share" in check_shard_plan(
+        {"per_rank_batch": 64, "steps_per_epoch": 195, "rows_dropped": 20}).message
 
 
 def _reference(x, y, w, world):

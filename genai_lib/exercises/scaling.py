@@ -16,23 +16,22 @@ from torch import Tensor
 
 from genai_lib.exercises import Feedback, compare, right, wrong
 
-PLAN_KEYS = ("per_rank_batch", "steps_per_epoch", "last_per_rank")
+PLAN_KEYS = ("per_rank_batch", "steps_per_epoch", "rows_dropped")
 
 
 def shard_plan(n: int, global_batch: int, world: int) -> dict[str, int]:
-    """The reference plan of `train.batches` under DDP: rows per rank, steps, last batch per rank.
+    """The reference plan of `train.batches` under DDP: rows per rank, steps, rows left out.
 
-    Assumes `world` divides `global_batch` and the last (partial) batch, as in the exercise.
+    Under DDP `fit` uses whole global batches only, so every process gets an equal share.
     """
-    steps = math.ceil(n / global_batch)  # fit keeps the last, partial batch
-    last = n - (steps - 1) * global_batch
+    steps = n // global_batch
     return {"per_rank_batch": global_batch // world, "steps_per_epoch": steps,
-            "last_per_rank": last // world}
+            "rows_dropped": n - steps * global_batch}
 
 
 def check_shard_plan(answer: dict | None, n: int = 50_000, global_batch: int = 256,
                      world: int = 4) -> Feedback:
-    """Check a dict {per_rank_batch, steps_per_epoch, last_per_rank} for n rows on `world` ranks."""
+    """Check a dict {per_rank_batch, steps_per_epoch, rows_dropped} for n rows on `world` ranks."""
     if answer is None:
         return wrong("`plan` is None: fill in a dict with the keys " + ", ".join(PLAN_KEYS))
     if not isinstance(answer, dict):
@@ -52,10 +51,10 @@ def check_shard_plan(answer: dict | None, n: int = 50_000, global_batch: int = 2
         return wrong(f"per_rank_batch is not right: expected {exp['per_rank_batch']}, "
                      f"your answer = {got['per_rank_batch']}")
     if got["steps_per_epoch"] != exp["steps_per_epoch"]:
-        if got["steps_per_epoch"] == n // global_batch:
-            return wrong(f"steps_per_epoch = {n // global_batch} drops the last, partial batch: "
-                         f"{n} is not a multiple of {global_batch}, and `fit` keeps that batch "
-                         f"(round up)")
+        if got["steps_per_epoch"] == math.ceil(n / global_batch):
+            return wrong(f"steps_per_epoch = {got['steps_per_epoch']} counts the last, partial "
+                         f"batch: under DDP `fit` takes whole global batches only, so that every "
+                         f"process gets an equal share (round down)")
         if got["steps_per_epoch"] in (math.ceil(n / exp["per_rank_batch"]),
                                       n // exp["per_rank_batch"]):
             return wrong("steps_per_epoch: you divided the data by the per-rank batch; all "
@@ -66,19 +65,19 @@ def check_shard_plan(answer: dict | None, n: int = 50_000, global_batch: int = 2
                          "takes every step (each on its own shard of the same global batch)")
         return wrong(f"steps_per_epoch is not right: expected {exp['steps_per_epoch']}, "
                      f"your answer = {got['steps_per_epoch']}")
-    if got["last_per_rank"] != exp["last_per_rank"]:
-        last = n - (exp["steps_per_epoch"] - 1) * global_batch
-        if got["last_per_rank"] == last:
-            return wrong(f"last_per_rank = {last} is the whole last global batch: it is split "
-                         f"across the {world} processes too")
-        if got["last_per_rank"] == exp["per_rank_batch"]:
-            return wrong("last_per_rank: the last global batch is not full; count the rows "
-                         "left after the full batches, then split them")
-        return wrong(f"last_per_rank is not right: expected {exp['last_per_rank']}, "
-                     f"your answer = {got['last_per_rank']}")
+    if got["rows_dropped"] != exp["rows_dropped"]:
+        if got["rows_dropped"] == exp["rows_dropped"] // world:
+            return wrong(f"rows_dropped = {got['rows_dropped']} is one process's share; count "
+                         f"all the rows of the incomplete last batch")
+        if got["rows_dropped"] == 0:
+            return wrong(f"rows_dropped: {n} is not a multiple of {global_batch}, so some rows "
+                         f"do not fill a whole global batch")
+        return wrong(f"rows_dropped is not right: expected {exp['rows_dropped']}, "
+                     f"your answer = {got['rows_dropped']}")
     return right(f"{n} rows in global batches of {global_batch} on {world} processes: "
                  f"{exp['per_rank_batch']} rows per process per step, {exp['steps_per_epoch']} "
-                 f"steps per epoch, and {exp['last_per_rank']} rows per process in the last step.")
+                 f"steps per epoch, and {exp['rows_dropped']} rows left out of this epoch "
+                 f"(a different {exp['rows_dropped']} each epoch, since the order is reshuffled).")
 
 
 def _mse_gradient(x: Tensor, y: Tensor, w: Tensor) -> Tensor:
