@@ -8,10 +8,16 @@ every process the tests start (notebook kernels, torchrun workers).
 import os
 from pathlib import Path
 
+import torch
+
 OFFLINE = str(Path(__file__).parent / "tests" / "offline")
 
 os.environ.setdefault("GENAI_PROFILE", "quick")
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One CPU thread, as runtime.setup() gives every notebook: the models are tiny, and more
+# threads only stall on a busy machine.
+os.environ.setdefault("GENAI_THREADS", "1")
+torch.set_num_threads(int(os.environ["GENAI_THREADS"]))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (OFFLINE, os.environ.get("PYTHONPATH", "")) if p)

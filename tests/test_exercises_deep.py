@@ -12,15 +12,6 @@ from genai_lib.models import MLP, count_parameters
 from genai_lib.train import fit
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread avoids thread-pool stalls on a busy machine (restored after)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class TinyCNN(nn.Module):
     """The reference solution of exercise 2: 1,898 parameters."""
 
