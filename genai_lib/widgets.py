@@ -276,7 +276,7 @@ def latent_playground_static(decode: Callable[[torch.Tensor], torch.Tensor], lat
     if any(not 0 <= d < latent_dim for d in dims):
         raise ValueError(f"dims must lie in [0, {latent_dim}), got {dims}")
     fig, axes = plt.subplots(len(dims), len(values), squeeze=False,
-                             figsize=(1.2 * len(values) + 0.6, 1.25 * len(dims) + 0.5))
+                             figsize=(1.2 * len(values) + 0.6, 1.55 * len(dims) + 0.8))
     for row, d in zip(axes, dims):
         for ax, v in zip(row, values):
             z = np.zeros(latent_dim)
