@@ -107,10 +107,11 @@ def printed_text(path: Path) -> list[str]:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     lines = []
     for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            text = out.get("text") or out.get("data", {}).get("text/plain", "")
-            lines += [l for l in "".join(text).splitlines()
-                      if not TIMING.search(l) and "object at 0x" not in l]
+        # a print may arrive in several stream messages: join a cell's text before splitting lines
+        text = "".join("".join(out.get("text") or out.get("data", {}).get("text/plain", ""))
+                       for out in cell.get("outputs", []))
+        lines += [l for l in text.splitlines()
+                  if not TIMING.search(l) and "object at 0x" not in l]
     return lines
 
 
