@@ -90,6 +90,18 @@ def check_function(name: str, fn: Callable, reference: Callable, inputs: list,
     return right(f"`{name}` gives the expected output on all {len(inputs)} test inputs.")
 
 
+def call_for_number(fn: Callable, args: tuple, call: str, returns: str) -> float | Feedback:
+    """Call a learner's fn(*args) expecting a number: the float, or a failing Feedback that says
+    it returned None (forgot `return`?) or raised. `call` names the call in messages."""
+    try:
+        got = fn(*args)
+        if got is None:
+            return wrong(f"{call} returned None: did you forget to `return` {returns}?")
+        return float(got)
+    except Exception as err:  # the learner's code failed: say how, on which input
+        return wrong(f"{call} raised {type(err).__name__}: {err}")
+
+
 def _short(args: tuple) -> str:
     """A short text form of test inputs, for messages."""
     text = ", ".join(np.array2string(np.asarray(a), precision=3, threshold=6) for a in args)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from genai_lib import art, music
-from genai_lib.exercises import Feedback, check_function, compare, right, wrong
+from genai_lib.exercises import Feedback, call_for_number, check_function, compare, right, wrong
 
 
 def _lerp_reference(z0, z1, steps):
@@ -48,13 +48,9 @@ def check_horizontal_correlation(fn: Callable) -> Feedback:
     yy, xx = np.mgrid[0:16, 0:16] / 16.0
     smooth = 0.3 + 0.5 * np.sin(3 * xx) * yy
     noise = rng.random((16, 16)) + 2.0  # an offset: centring matters here
-    try:
-        got = fn(noise)
-        if got is None:
-            return wrong("your function returned None: did you forget to `return` the correlation?")
-        got = float(got)
-    except Exception as err:
-        return wrong(f"your function raised {type(err).__name__}: {err} on a (16, 16) image")
+    got = call_for_number(fn, (noise,), "your function (on a (16, 16) image)", "the correlation")
+    if isinstance(got, Feedback):
+        return got
     p, q = noise[:, :-1].ravel(), noise[:, 1:].ravel()
     cosine = float(p @ q / np.sqrt((p @ p) * (q @ q)))
     if np.isclose(got, cosine, atol=1e-6):
@@ -72,13 +68,9 @@ def check_midi_to_hz(fn: Callable) -> Feedback:
     """`fn(p)` -> frequency in Hz of MIDI pitch p (equal temperament, A4 = 69 = 440 Hz)."""
     if not callable(fn):
         return wrong(f"pass your function itself, got {type(fn).__name__}")
-    try:
-        a4 = fn(69)
-        if a4 is None:
-            return wrong("`midi_to_hz(69)` returned None: did you forget to `return` the frequency?")
-        a4 = float(a4)
-    except Exception as err:
-        return wrong(f"`midi_to_hz(69)` raised {type(err).__name__}: {err}")
+    a4 = call_for_number(fn, (69,), "`midi_to_hz(69)`", "the frequency")
+    if isinstance(a4, Feedback):
+        return a4
     if not np.isclose(a4, 440.0):
         ratio = a4 / 440.0 if a4 else 0.0
         if np.isclose(np.log2(abs(ratio) or 1e-9) % 1, 0) and ratio > 0:
@@ -95,13 +87,9 @@ def check_in_key_share(fn: Callable) -> Feedback:
         return wrong(f"pass your function itself, got {type(fn).__name__}")
     R = music.REST
     with_rests = np.array([60, 61, R, R, 64, 66])
-    try:
-        got = fn(with_rests)
-        if got is None:
-            return wrong("your function returned None: did you forget to `return` the share?")
-        got = float(got)
-    except Exception as err:
-        return wrong(f"your function raised {type(err).__name__}: {err} on {with_rests}")
+    got = call_for_number(fn, (with_rests,), f"your function (on {with_rests})", "the share")
+    if isinstance(got, Feedback):
+        return got
     if np.isclose(got, 2 / 6) or np.isclose(got, 4 / 6):
         return wrong("rests (-1) are counted as steps: keep only the sounding steps "
                      "(melody != REST) before counting")
