@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from genai_lib.models import check_input
 from genai_lib.train import Batch, StepFn
@@ -132,15 +133,26 @@ class Discriminator(nn.Module):
 
 
 class GAN(nn.Module):
-    """A generator and a discriminator in one module, so `fit` can move, save and restore both."""
+    """A generator and a discriminator in one module, so `fit` can move, save and restore both.
 
-    def __init__(self, generator: Generator, discriminator: Discriminator) -> None:
+    ema_decay: also keep `ema`, an exponential moving average of the generator's weights,
+    w_ema <- decay * w_ema + (1 - decay) * w after every generator step (Karras et al. 2018;
+    Yazici et al. 2019): it averages out the game's last oscillations. Sample from `ema.module`.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module,
+                 ema_decay: float | None = None) -> None:
         super().__init__()
         if generator.data_dim != discriminator.data_dim or generator.n_classes != discriminator.n_classes:
             raise ValueError(f"generator makes data_dim={generator.data_dim}, n_classes={generator.n_classes} "
                              f"but the discriminator expects data_dim={discriminator.data_dim}, "
                              f"n_classes={discriminator.n_classes}")
         self.generator, self.discriminator = generator, discriminator
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be between 0 and 1 (e.g. 0.99), got {ema_decay!r}")
+        self.ema = (None if ema_decay is None else
+                    AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay),
+                                  use_buffers=True))
 
 
 def _device(module: nn.Module) -> torch.device:
@@ -277,9 +289,11 @@ def generator_step(generator: Generator, discriminator: Discriminator,
 
 def gan_step(generator: Generator, discriminator: Discriminator, opt_g: torch.optim.Optimizer,
              opt_d: torch.optim.Optimizer, latent_dim: int, loss: str = "ns",
-             n_critic: int | None = None, gp_weight: float = 10.0) -> StepFn:
+             n_critic: int | None = None, gp_weight: float = 10.0,
+             ema: AveragedModel | None = None) -> StepFn:
     """The step function for `fit`: n_critic discriminator updates, then one generator update.
 
+    ema: a GAN's `ema` average, updated after every generator update.
     loss: "minimax", "ns" (non-saturating) or "wgan-gp". n_critic defaults to 1, and to 5 for
     wgan-gp (Gulrajani et al. 2017, Alg. 1); the critic reuses the real batch with fresh noise.
     Returns {"d_loss", "g_loss", "d_real", "d_fake"} (mean logits/scores on real and fake).
@@ -296,7 +310,10 @@ def gan_step(generator: Generator, discriminator: Discriminator, opt_g: torch.op
     def step(batch: Batch) -> dict[str, Tensor]:
         for _ in range(n_critic):
             logs = d_step(batch)
-        return {**logs, **g_step(batch)}
+        logs = {**logs, **g_step(batch)}
+        if ema is not None:
+            ema.update_parameters(generator)
+        return logs
 
     return step
 

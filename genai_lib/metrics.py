@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 
-def _as_2d(name: str, a: Tensor | np.ndarray) -> Tensor:
+def as_2d(name: str, a: Tensor | np.ndarray) -> Tensor:
     """A float64 CPU tensor (N, D) from an array or tensor, with clear errors."""
     t = torch.as_tensor(a).detach().cpu().to(torch.float64)
     if t.dim() != 2:
@@ -25,7 +25,7 @@ def _as_2d(name: str, a: Tensor | np.ndarray) -> Tensor:
 
 def _pair(x, y) -> tuple[Tensor, Tensor]:
     """Both sample sets as (N, D) / (M, D) float64 with matching D."""
-    x, y = _as_2d("x", x), _as_2d("y", y)
+    x, y = as_2d("x", x), as_2d("y", y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y must have the same number of features, got {x.shape[1]} and {y.shape[1]}")
     return x, y
@@ -128,130 +128,6 @@ def modes_covered(samples: Tensor | np.ndarray, centers: Tensor | np.ndarray, ma
     return int((counts >= min_share).sum()), float(good.double().mean())
 
 
-# --- sample quality on digits: a classifier's feature space and one table for all models ---
-
-
-class DigitClassifier(nn.Module):
-    """A small MLP classifier of 8x8 digits: features (B, 64) -> (B, F), head (B, F) -> (B, 10)."""
-
-    def __init__(self, data_dim: int = 64, hidden: int = 128, feature_dim: int = 64,
-                 n_classes: int = 10) -> None:
-        super().__init__()
-        self.features = nn.Sequential(nn.Linear(data_dim, hidden), nn.ReLU(),
-                                      nn.Linear(hidden, feature_dim), nn.ReLU())
-        self.head = nn.Linear(feature_dim, n_classes)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Class logits: (B, 64) -> (B, 10)."""
-        return self.head(self.features(x))
-
-
-def digit_classifier(split, epochs: int, device: torch.device | str | None = None,
-                     seed: int = 0) -> nn.Module:
-    """Train a DigitClassifier on split.x_train (N, 64), split.y_train (N,) with train.fit.
-
-    Used to judge generated digits: its accuracy on them (conditional models) and its
-    penultimate features for a Fréchet distance (the idea of FID, Heusel et al. 2017).
-    The global random state is left untouched (its own seed is used inside).
-    """
-    from genai_lib import train
-
-    x, y = split.x_train, split.y_train
-    if x.dim() != 2:
-        x = x.reshape(len(x), -1)
-    if x.shape[1] != 64:
-        raise ValueError(f"split.x_train must have shape (N, 64) (8x8 digits), got {tuple(x.shape)}")
-    with torch.random.fork_rng(devices=[]):  # do not disturb the notebook's random stream
-        torch.manual_seed(seed)
-        model = DigitClassifier()
-        train.fit(model, (x.float(), y.long()), epochs=epochs, batch_size=64, lr=2e-3,
-                  loss_fn=nn.functional.cross_entropy, device=device, quiet=True, seed=seed)
-    return model.eval()
-
-
-@torch.no_grad()
-def classifier_features(model: nn.Module, x: Tensor | np.ndarray) -> Tensor:
-    """Penultimate-layer features of a classifier: x (N, 64) -> (N, F) float32 on the CPU."""
-    if hasattr(model, "features"):
-        body = model.features
-    elif isinstance(model, nn.Sequential):
-        body = model[:-1]  # everything but the final (logit) layer
-    else:
-        raise TypeError(f"model must have a `.features` module or be an nn.Sequential, "
-                        f"got {type(model).__name__}")
-    x = torch.as_tensor(x, dtype=torch.float32)
-    if x.dim() != 2:
-        x = x.reshape(len(x), -1)
-    first = next((m for m in body.modules() if isinstance(m, nn.Linear)), None)
-    if first is not None and x.shape[1] != first.in_features:
-        raise ValueError(f"x must have shape (N, {first.in_features}) for this classifier, "
-                         f"got {tuple(x.shape)}")
-    param = next(model.parameters(), None)
-    dev = param.device if param is not None else torch.device("cpu")
-    was_training = model.training
-    model.eval()
-    out = torch.cat([body(x[i:i + 1024].to(dev)).cpu() for i in range(0, len(x), 1024)])
-    model.train(was_training)
-    return out
-
-
-def baselines(real_train: Tensor | np.ndarray, n: int, seed: int = 0) -> dict[str, Tensor]:
-    """Two reference "generators" (n, D) for the quality table: uniform noise in [0, 1], and a
-    full-covariance Gaussian fitted to real_train (N, D), clipped to [0, 1]."""
-    real = _as_2d("real_train", real_train)
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    g = torch.Generator().manual_seed(seed)
-    dim = real.shape[1]
-    noise = torch.rand(n, dim, generator=g)
-    mean, cov = real.mean(0), torch.cov(real.T)
-    # A little jitter: constant pixels (always 0 at the border) make cov singular.
-    chol = torch.linalg.cholesky(cov + 1e-6 * torch.eye(dim, dtype=cov.dtype))
-    gauss = mean + torch.randn(n, dim, generator=g, dtype=cov.dtype) @ chol.T
-    return {"noise": noise, "gaussian": gauss.clamp(0, 1).float()}
-
-
-def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarray,
-                   samples: dict[str, Tensor], classifier: nn.Module, k: int = 3,
-                   floor: bool = True, seed: int = 0) -> dict[str, dict[str, float]]:
-    """Score sample sets {name: (N, D)} against held-out real data real_test (M, D).
-
-    For each set (its first M rows; it needs at least M): "mmd" to real_test (one bandwidth,
-    the median heuristic on real_test, for every row so rows compare), "frechet" distance in
-    the classifier's features, and k-NN "precision" and "recall". With floor=True a first
-    row "real data (train)" scores M random rows of real_train: what real data achieves.
-    Lower mmd/frechet and higher precision/recall are better.
-    """
-    ref = _as_2d("real_test", real_test).float()
-    m = len(ref)
-    if not isinstance(samples, dict):
-        raise TypeError(f"samples must be a dict {{name: tensor (N, D)}}, got {type(samples).__name__}")
-    sets: dict[str, Tensor] = {}
-    if floor:
-        train = _as_2d("real_train", real_train).float()
-        if len(train) < m:
-            raise ValueError(f"real_train needs at least {m} rows (len(real_test)), got {len(train)}")
-        idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:m]
-        sets["real data (train)"] = train[idx]
-    for name, x in samples.items():
-        x = _as_2d(f"samples[{name!r}]", x).float()
-        if x.shape[1] != ref.shape[1]:
-            raise ValueError(f"samples[{name!r}] has {x.shape[1]} features, real_test has {ref.shape[1]}")
-        if len(x) < m:
-            raise ValueError(f"samples[{name!r}] needs at least {m} rows (len(real_test)) so every "
-                             f"row is scored on the same number of samples, got {len(x)}")
-        sets[name] = x[:m]
-    h = float(torch.cdist(ref.double(), ref.double())[torch.triu_indices(m, m, 1).unbind()].median())
-    ref_feat = classifier_features(classifier, ref)
-    table: dict[str, dict[str, float]] = {}
-    for name, x in sets.items():
-        prec, rec = precision_recall(ref, x, k=k)
-        table[name] = {"mmd": mmd(x, ref, bandwidth=h),
-                       "frechet": frechet_distance(classifier_features(classifier, x), ref_feat),
-                       "precision": prec, "recall": rec}
-    return table
-
-
 # --- tabular data: utility and privacy ---
 
 def tstr(x_train, y_train, x_test, y_test, model=None, score: str = "balanced_accuracy") -> float:
@@ -271,7 +147,7 @@ def tstr(x_train, y_train, x_test, y_test, model=None, score: str = "balanced_ac
                "roc_auc": roc_auc_score}
     if score not in scorers:
         raise ValueError(f"score must be one of {sorted(scorers)}, got {score!r}")
-    xa, xb = _as_2d("x_train", x_train).numpy(), _as_2d("x_test", x_test).numpy()
+    xa, xb = as_2d("x_train", x_train).numpy(), as_2d("x_test", x_test).numpy()
     ya, yb = np.asarray(torch.as_tensor(y_train).cpu()), np.asarray(torch.as_tensor(y_test).cpu())
     if xa.shape[1] != xb.shape[1]:
         raise ValueError(f"x_train and x_test must have the same number of features, "

@@ -14,10 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genai_lib import convnets
 from genai_lib.models import check_input
+from genai_lib.quality import sample_mixture
 from genai_lib.train import Batch, StepFn
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+NETWORKS = ("mlp", "conv")
 
 
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -67,10 +70,16 @@ class VAEConfig:
     hidden: int = 256            # width of the encoder/decoder MLP hidden layers
     cond_dim: int = 0            # >0: conditional VAE; condition c (B, cond_dim)
     likelihood: str = "bernoulli"  # or "gaussian" (decoder outputs means; learned log-std)
+    network: str = "mlp"         # or "conv": convolutional encoder/decoder for 28x28 images
 
     def __post_init__(self) -> None:
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        if self.network not in NETWORKS:
+            raise ValueError(f"network must be one of {NETWORKS}, got {self.network!r}")
+        if self.network == "conv" and (self.data_dim != 784 or self.cond_dim):
+            raise ValueError("network='conv' is for unconditional 28x28 images: data_dim=784, "
+                             f"cond_dim=0 (got data_dim={self.data_dim}, cond_dim={self.cond_dim})")
         for name in ("data_dim", "latent_dim", "hidden"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -91,8 +100,12 @@ class VAE(nn.Module):
         if config is not None and overrides:
             cfg = VAEConfig(**{**cfg.__dict__, **overrides})
         self.config = cfg
-        self.encoder = _mlp(cfg.data_dim + cfg.cond_dim, cfg.hidden, 2 * cfg.latent_dim)
-        self.decoder = _mlp(cfg.latent_dim + cfg.cond_dim, cfg.hidden, cfg.data_dim)
+        if cfg.network == "conv":  # `hidden` is then the channel count of the first layer
+            self.encoder = convnets.ConvEncoder(cfg.latent_dim, cfg.hidden)
+            self.decoder = convnets.ConvDecoder(cfg.latent_dim, cfg.hidden)
+        else:
+            self.encoder = _mlp(cfg.data_dim + cfg.cond_dim, cfg.hidden, 2 * cfg.latent_dim)
+            self.decoder = _mlp(cfg.latent_dim + cfg.cond_dim, cfg.hidden, cfg.data_dim)
         # Gaussian decoder: one learned log-std per feature, shared by all inputs.
         self.log_std = (nn.Parameter(torch.zeros(cfg.data_dim))
                         if cfg.likelihood == "gaussian" else None)
@@ -214,14 +227,39 @@ def vae_step(model: VAE, optimizer: torch.optim.Optimizer, beta: float = 1.0) ->
 
 
 @torch.no_grad()
-def sample(model: VAE, n: int, c: Tensor | None = None) -> Tensor:
-    """n new data points: z ~ N(0, I), decoded to means (probabilities for bernoulli): (n, D)."""
+def fit_code_prior(model: VAE, x: Tensor, components: int = 10, seed: int = 0):
+    """A second-stage prior: a Gaussian mixture (sklearn, full covariances) fitted to the code
+    means mu(x) of the training data x (N, D) (Ghosh et al. 2020, "ex-post density estimation").
+
+    Pass it to `sample(..., prior=)`: codes are then drawn where the data's codes really lie,
+    not from N(0, I), which a VAE trained with beta < 1 no longer matches.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    dev = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    mu = torch.cat([model.encode(x[i:i + 1024].to(dev))[0] for i in range(0, len(x), 1024)])
+    model.train(was_training)
+    return GaussianMixture(components, covariance_type="full", reg_covar=1e-4,
+                           random_state=seed).fit(mu.cpu().double().numpy())
+
+
+@torch.no_grad()
+def sample(model: VAE, n: int, c: Tensor | None = None, prior=None, seed: int | None = None) -> Tensor:
+    """n new data points: z ~ N(0, I) (or ~ `prior`, from `fit_code_prior`), decoded to means
+    (probabilities for bernoulli): (n, D). seed: the draw of the codes from `prior`."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     dev = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    z = torch.randn(n, model.config.latent_dim, device=dev)
+    if prior is None:
+        z = torch.randn(n, model.config.latent_dim, device=dev)
+    else:
+        if seed is None:
+            seed = int(torch.randint(2**31 - 1, ()))
+        z = sample_mixture(prior, n, seed).to(dev)
     out = model.mean(model.decode(z, None if c is None else c.to(dev)))
     model.train(was_training)
     return out

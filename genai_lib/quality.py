@@ -1,0 +1,201 @@
+"""Is a generator any good? A learned judge, the classical baselines, and one quality table.
+
+Shapes: samples and real data are flat (N, D) pixels in [0, 1]; labels (N,) integers.
+The distances themselves (MMD, Fréchet, k-NN precision/recall) live in `metrics`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from genai_lib import metrics
+
+QUANTILE = 0.05  # copy rate: "closer than 95 % of held-out images are to their nearest training image"
+
+
+class Judge(nn.Module):
+    """A small MLP classifier: features (B, D) -> (B, F), head (B, F) -> (B, classes)."""
+
+    def __init__(self, data_dim: int = 64, hidden: int = 128, feature_dim: int = 64,
+                 n_classes: int = 10) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Linear(data_dim, hidden), nn.ReLU(),
+                                      nn.Linear(hidden, feature_dim), nn.ReLU())
+        self.head = nn.Linear(feature_dim, n_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class logits: (B, D) -> (B, classes)."""
+        return self.head(self.features(x))
+
+
+def train_judge(split, epochs: int, hidden: int = 128, device: torch.device | str | None = None,
+                seed: int = 0) -> Judge:
+    """A Judge trained on split.x_train (N, D) and split.y_train (N,) with `train.fit`.
+
+    It reads generated images: its accuracy on requested labels (conditional models) and its
+    penultimate features for the Fréchet distance (the idea of FID, Heusel et al. 2017) and
+    for precision and recall (Kynkäänniemi et al. 2019 use a network's features the same way).
+    The global random state is left untouched (its own seed is used inside).
+    """
+    from genai_lib import train
+
+    x = split.x_train.reshape(len(split.x_train), -1).float()
+    with torch.random.fork_rng(devices=[]):  # do not disturb the notebook's random stream
+        torch.manual_seed(seed)
+        model = Judge(data_dim=x.shape[1], hidden=hidden)
+        train.fit(model, (x, split.y_train.long()), epochs=epochs, batch_size=64, lr=2e-3,
+                  loss_fn=nn.functional.cross_entropy, device=device, quiet=True, seed=seed)
+    return model.eval()
+
+
+@torch.no_grad()
+def features(model: nn.Module, x: Tensor | np.ndarray) -> Tensor:
+    """Penultimate-layer features of a classifier: x (N, D) -> (N, F) float32 on the CPU."""
+    if hasattr(model, "features"):
+        body = model.features
+    elif isinstance(model, nn.Sequential):
+        body = model[:-1]  # everything but the final (logit) layer
+    else:
+        raise TypeError(f"model must have a `.features` module or be an nn.Sequential, "
+                        f"got {type(model).__name__}")
+    x = torch.as_tensor(x, dtype=torch.float32)
+    x = x.reshape(len(x), -1)
+    first = next((m for m in body.modules() if isinstance(m, nn.Linear)), None)
+    if first is not None and x.shape[1] != first.in_features:
+        raise ValueError(f"x must have shape (N, {first.in_features}) for this classifier, "
+                         f"got {tuple(x.shape)}")
+    param = next(model.parameters(), None)
+    dev = param.device if param is not None else torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    out = torch.cat([body(x[i:i + 1024].to(dev)).cpu() for i in range(0, len(x), 1024)])
+    model.train(was_training)
+    return out
+
+
+def sample_mixture(gmm, n: int, seed: int = 0) -> Tensor:
+    """n draws (n, D), in random order, from a fitted full-covariance sklearn GaussianMixture."""
+    g = torch.Generator().manual_seed(seed)
+    weights = torch.as_tensor(gmm.weights_, dtype=torch.float64)
+    comp = torch.multinomial(weights, n, replacement=True, generator=g)        # (n,)
+    means = torch.as_tensor(gmm.means_, dtype=torch.float64)                   # (K, D)
+    chol = torch.linalg.cholesky(torch.as_tensor(gmm.covariances_, dtype=torch.float64))
+    eps = torch.randn(n, means.shape[1], 1, generator=g, dtype=torch.float64)
+    return (means[comp] + (chol[comp] @ eps).squeeze(-1)).float()
+
+
+def baselines(real_train: Tensor | np.ndarray, n: int, seed: int = 0, components: int = 20,
+              pca_dim: int | None = None) -> dict[str, Tensor]:
+    """Three reference "generators" (n, D), pixels clipped to [0, 1]: uniform noise, one
+    Gaussian and a mixture of `components` full-covariance Gaussians fitted to real_train (N, D).
+
+    pca_dim: fit the mixture on the first pca_dim principal components (for large images,
+    where `components` full D x D covariances would need more data than there is).
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.mixture import GaussianMixture
+
+    real = metrics.as_2d("real_train", real_train)
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    g = torch.Generator().manual_seed(seed)
+    dim = real.shape[1]
+    noise = torch.rand(n, dim, generator=g)
+    mean, cov = real.mean(0), torch.cov(real.T)
+    # A little jitter: constant pixels (always 0 at the border) make cov singular.
+    chol = torch.linalg.cholesky(cov + 1e-6 * torch.eye(dim, dtype=cov.dtype))
+    gauss = mean + torch.randn(n, dim, generator=g, dtype=cov.dtype) @ chol.T
+    x = real.numpy()
+    pca = PCA(pca_dim, random_state=seed).fit(x) if pca_dim else None
+    codes = pca.transform(x) if pca else x
+    mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-4,
+                              random_state=seed).fit(codes)
+    drawn = sample_mixture(mixture, n, seed).numpy()
+    drawn = pca.inverse_transform(drawn) if pca else drawn
+    return {"noise": noise, "Gaussian": gauss.clamp(0, 1).float(),
+            "Gaussian mixture": torch.as_tensor(drawn, dtype=torch.float32).clamp(0, 1)}
+
+
+def copy_rate(samples: Tensor | np.ndarray, real_train: Tensor | np.ndarray,
+              real_test: Tensor | np.ndarray, quantile: float = QUANTILE) -> float:
+    """Share of samples (N, D) suspiciously close to a training image (M, D).
+
+    "Suspiciously close": nearer to their nearest training image than all but `quantile` of
+    the held-out images (K, D) are to theirs. Held-out data scores `quantile` by construction;
+    the training set itself scores 1 (the warning line of a generator that memorises).
+    """
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must be between 0 and 1, got {quantile!r}")
+    threshold = np.quantile(metrics.distance_to_closest_record(real_test, real_train), quantile)
+    return float(np.mean(metrics.distance_to_closest_record(samples, real_train) < threshold))
+
+
+def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarray,
+                   samples: dict[str, Tensor], judge: nn.Module, k: int = 3,
+                   floor: bool = True) -> dict[str, dict[str, float]]:
+    """Score sample sets {name: (N, D)} against held-out real data real_test (M, D), N >= M.
+
+    "frechet": Fréchet distance between the judge's features of all N samples and of real_test;
+    "precision", "recall": k-NN precision and recall in the judge's features, averaged over
+    the N // M disjoint blocks of M samples (equal set sizes, as the measure assumes);
+    "copy rate": see `copy_rate`; "mmd": kernel MMD on pixels (median-heuristic bandwidth of
+    real_test, one for every row). floor=True adds a first row "real data (train)" that
+    scores the training images: what real data achieves, and the copy rate's warning line.
+    Lower frechet/mmd/copy rate and higher precision/recall are better.
+    """
+    ref = metrics.as_2d("real_test", real_test).float()
+    train = metrics.as_2d("real_train", real_train).float()
+    m = len(ref)
+    if not isinstance(samples, dict):
+        raise TypeError(f"samples must be a dict {{name: tensor (N, D)}}, got {type(samples).__name__}")
+    sets = {"real data (train)": train} if floor else {}
+    for name, x in samples.items():
+        x = metrics.as_2d(f"samples[{name!r}]", x).float()
+        if x.shape[1] != ref.shape[1]:
+            raise ValueError(f"samples[{name!r}] has {x.shape[1]} features, real_test has {ref.shape[1]}")
+        if len(x) < m:
+            raise ValueError(f"samples[{name!r}] needs at least {m} rows (len(real_test)) so "
+                             f"precision and recall compare sets of equal size, got {len(x)}")
+        sets[name] = x
+    h = metrics.median_bandwidth(ref[: m // 2], ref[m // 2:])  # the median within real_test
+    ref_feat = features(judge, ref)
+    table: dict[str, dict[str, float]] = {}
+    for name, x in sets.items():
+        feat = features(judge, x)
+        pr = [metrics.precision_recall(ref_feat, feat[i:i + m], k=k)
+              for i in range(0, len(x) - m + 1, m)]
+        table[name] = {"frechet": metrics.frechet_distance(feat, ref_feat),
+                       "precision": float(np.mean([p for p, _ in pr])),
+                       "recall": float(np.mean([r for _, r in pr])),
+                       "copy rate": copy_rate(x, train, ref),
+                       "mmd": metrics.mmd(x, ref, bandwidth=h)}
+    return table
+
+
+def frechet_gap(a: Tensor, b: Tensor, real_test: Tensor, judge: nn.Module, boots: int = 200,
+                seed: int = 0) -> tuple[float, float, float]:
+    """Fréchet(a) - Fréchet(b) against real_test, with a 95 % bootstrap interval: (gap, low, high).
+
+    a (N, D), b (N', D): two sample sets; every bootstrap round resamples a, b and real_test
+    (so the interval covers the sampling noise of all three, not of the training run).
+    """
+    fa, fb, fr = (features(judge, t).double() for t in (a, b, real_test))
+    g = torch.Generator().manual_seed(seed)
+    pick = lambda f: f[torch.randint(len(f), (len(f),), generator=g)]  # noqa: E731
+    gaps = []
+    for _ in range(boots):
+        r = pick(fr)
+        gaps.append(metrics.frechet_distance(pick(fa), r) - metrics.frechet_distance(pick(fb), r))
+    gap = metrics.frechet_distance(fa, fr) - metrics.frechet_distance(fb, fr)
+    low, high = np.quantile(gaps, [0.025, 0.975])
+    return gap, float(low), float(high)
+
+
+def balanced_labels(n: int, n_classes: int = 10, seed: int = 0) -> Tensor:
+    """n labels (n,), each class as often as possible (counts differ by at most 1), shuffled."""
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    labels = torch.arange(n) % n_classes
+    return labels[torch.randperm(n, generator=torch.Generator().manual_seed(seed))]

@@ -1,0 +1,160 @@
+"""The book's trained generators as named recipes: one place for data, sizes, optimiser and
+epochs per profile, shared by the chapters and by `python -m genai_lib.generate`.
+
+Each recipe is justified by a measured table in its chapter (05b for the GANs, 06 for the
+VAEs, 06a for MNIST). `train(name)` trains it; `Trained.sample(n)` draws flat images
+(n, D) in [0, 1] on the CPU.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from genai_lib import convnets, data, gan, runtime, train, vae
+from genai_lib.quality import balanced_labels
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one generator is built and trained. epochs: (quick profile, full profile)."""
+
+    name: str
+    dataset: str                      # "digits" (8x8) or "mnist" (28x28)
+    family: str                       # "gan" or "vae"
+    epochs: tuple[int, int]
+    batch_size: int
+    lr: float
+    latent_dim: int
+    hidden: int                       # MLP width, or channels of a conv network
+    conditional: bool = False
+    network: str = "mlp"              # or "conv"
+    betas: tuple[float, float] = (0.9, 0.999)   # Adam's
+    ema_decay: float | None = None    # GAN: average of the generator's weights
+    beta: float = 1.0                 # VAE: weight of the KL term
+    code_prior: int = 0               # VAE: mixture components fitted to the codes (0: N(0, I))
+    quick_rows: int | None = None     # quick profile: train on the first rows only
+    about: str = ""
+
+
+_GAN = dict(family="gan", lr=3e-3, betas=(0.0, 0.99), ema_decay=0.99, batch_size=128)
+RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    Recipe("digits-gan", "digits", epochs=(30, 200), latent_dim=32, hidden=512, **_GAN,
+           about="MLP GAN, batch 128, Adam(3e-3, betas 0/0.99), EMA of G"),
+    Recipe("digits-cgan", "digits", epochs=(30, 300), latent_dim=32, hidden=256,
+           conditional=True, **_GAN, about="conditional MLP GAN, same training as digits-gan"),
+    Recipe("digits-vae", "digits", "vae", epochs=(30, 200), batch_size=64, lr=1e-3,
+           latent_dim=16, hidden=256, beta=0.1, code_prior=10,
+           about="MLP VAE, 16-D code, beta 0.1, a 10-component mixture prior on the codes"),
+    Recipe("digits-cvae", "digits", "vae", epochs=(30, 200), batch_size=64, lr=1e-3,
+           latent_dim=16, hidden=256, beta=0.1, conditional=True,
+           about="conditional MLP VAE, 16-D code, beta 0.1"),
+    Recipe("mnist-gan", "mnist", epochs=(2, 30), latent_dim=64, hidden=32, network="conv",
+           quick_rows=1000, **{**_GAN, "lr": 2e-3},
+           about="DCGAN-style conv GAN on 28x28, EMA of G"),
+    Recipe("mnist-vae", "mnist", "vae", epochs=(2, 30), batch_size=64, lr=1e-3,
+           latent_dim=16, hidden=32, network="conv", beta=0.1, code_prior=10, quick_rows=1000,
+           about="conv VAE on 28x28, 16-D code, beta 0.1, mixture prior on the codes"),
+)}
+
+
+def recipe(name: str) -> Recipe:
+    """The recipe called `name`; a clear error listing the known ones otherwise."""
+    if name not in RECIPES:
+        raise KeyError(f"unknown recipe {name!r}; the recipes are: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def load_data(dataset: str, seed: int = 0) -> data.Split:
+    """The train/held-out split a recipe trains on: digits (N, 64) or mnist (N, 784)."""
+    if dataset == "digits":
+        return data.digits(seed=seed)
+    if dataset == "mnist":
+        return data.mnist_subset(seed=seed)
+    raise ValueError(f"dataset must be 'digits' or 'mnist', got {dataset!r}")
+
+
+@dataclass
+class Trained:
+    """A trained recipe: the model (gan.GAN or vae.VAE), its history and training time."""
+
+    recipe: Recipe
+    model: nn.Module
+    history: dict[str, list[float]]
+    seconds: float
+    prior: object = field(default=None, repr=False)   # VAE: a fitted code mixture, or None
+
+    @property
+    def generator(self) -> nn.Module:
+        """The network that draws samples: the GAN's averaged generator if it has one."""
+        if self.recipe.family == "vae":
+            return self.model
+        return self.model.ema.module if self.model.ema is not None else self.model.generator
+
+    def sample(self, n: int, labels: Tensor | None = None, seed: int = 0) -> Tensor:
+        """n samples (n, D) in [0, 1] on the CPU; labels (n,) for a conditional recipe
+        (default: balanced, shuffled). The same seed gives the same samples."""
+        if self.recipe.conditional and labels is None:
+            labels = balanced_labels(n, seed=seed)
+        if not self.recipe.conditional and labels is not None:
+            raise ValueError(f"{self.recipe.name} is unconditional: labels must be None")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if self.recipe.family == "gan":
+                out = gan.sample(self.generator, n, labels=labels)
+            else:
+                c = None if labels is None else F.one_hot(labels.long(), 10).float()
+                out = vae.sample(self.model, n, c, prior=self.prior, seed=seed)
+        return out.clamp(0, 1).cpu()
+
+
+def build(r: Recipe) -> tuple[nn.Module, list[torch.optim.Optimizer]]:
+    """The untrained model of a recipe and its optimisers."""
+    dim = 64 if r.dataset == "digits" else convnets.DATA_DIM
+    classes = 10 if r.conditional else 0
+    adam = lambda m: torch.optim.Adam(m.parameters(), lr=r.lr, betas=r.betas)  # noqa: E731
+    if r.family == "vae":
+        model = vae.VAE(vae.VAEConfig(data_dim=dim, latent_dim=r.latent_dim, hidden=r.hidden,
+                                      cond_dim=classes, network=r.network))
+        return model, [adam(model)]
+    if r.network == "conv":
+        g, d = convnets.ConvGenerator(r.latent_dim, r.hidden), convnets.ConvDiscriminator(r.hidden)
+    else:
+        g = gan.Generator(r.latent_dim, dim, r.hidden, n_classes=classes, output="sigmoid")
+        d = gan.Discriminator(dim, r.hidden, n_classes=classes)
+    model = gan.GAN(g, d, ema_decay=r.ema_decay)
+    return model, [adam(d), adam(g)]
+
+
+def train_recipe(name: str, profile: str | None = None, device: torch.device | str | None = None,
+                 seed: int = 0, split: data.Split | None = None, callbacks=(),
+                 quiet: bool = True) -> Trained:
+    """Train recipe `name` as the book does in `profile` (default: the current profile)."""
+    r = recipe(name)
+    profile = profile or runtime.profile()
+    if profile not in runtime.PROFILES:
+        raise ValueError(f"profile must be one of {runtime.PROFILES}, got {profile!r}")
+    split = split if split is not None else load_data(r.dataset)
+    x, y = split.x_train.reshape(len(split.x_train), -1), split.y_train
+    if profile == "quick" and r.quick_rows:
+        x, y = x[:r.quick_rows], y[:r.quick_rows]
+    runtime.seed_everything(seed)
+    model, optimizers = build(r)
+    batches = (x, y) if r.conditional and r.family == "gan" else x
+    if r.family == "gan":
+        step = gan.gan_step(model.generator, model.discriminator, optimizers[1], optimizers[0],
+                            r.latent_dim, "ns", ema=model.ema)
+    else:
+        if r.conditional:
+            batches = (x, F.one_hot(y, 10).float())
+        step = vae.vae_step(model, optimizers[0], beta=r.beta)
+    start = time.perf_counter()
+    history = train.fit(model, batches, step, epochs=r.epochs[profile == "full"],
+                        batch_size=r.batch_size, optimizer=optimizers, device=device,
+                        quiet=quiet, seed=seed, callbacks=callbacks)
+    prior = vae.fit_code_prior(model, x, r.code_prior, seed) if r.code_prior else None
+    return Trained(r, model, history, time.perf_counter() - start, prior)
