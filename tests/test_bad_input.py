@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genai_lib import (art, checkpoint, data, gan, metrics, models, music, plot, runtime, scenarios,
-                       tabular, train, vae, widgets)
+from genai_lib import (art, checkpoint, data, gan, metrics, models, music, plot, quality, runtime,
+                       scenarios, tabular, train, vae, widgets)
 from genai_lib.exercises import backprop as ex_backprop
 from genai_lib.exercises import neurons as ex_neurons
 from genai_lib.exercises import vaes as ex_vaes
@@ -184,17 +184,35 @@ CASES = [
     ("metrics.precision_recall k too large",
      lambda t: metrics.precision_recall(torch.randn(5, 2), torch.randn(5, 2), k=10),
      ValueError, r"k must be between 1 and 4, got 10"),
-    ("metrics.classifier_features wrong width",
-     lambda t: metrics.classifier_features(metrics.DigitClassifier(), torch.zeros(5, 10)),
-     ValueError, r"x must have shape \(N, 64\) for this classifier, got \(5, 10\)"),
     ("metrics.tstr unknown score", lambda t: metrics.tstr(
         np.zeros((4, 2)), [0, 1, 0, 1], np.zeros((4, 2)), [0, 1, 0, 1], score="f1"),
      ValueError, r"score must be one of \['accuracy', 'balanced_accuracy', 'roc_auc'\], got 'f1'"),
     ("metrics.coverage swapped bounds", lambda t: metrics.coverage([1, 2], [3, 3], [0, 0]),
      ValueError, r"lower bounds are above their upper bounds: swapped arguments"),
-    ("metrics.sample_quality samples not a dict", lambda t: metrics.sample_quality(
-        torch.rand(10, 64), torch.rand(5, 64), [torch.rand(5, 64)], metrics.DigitClassifier()),
+    # --- quality ------------------------------------------------------------------------------
+    ("quality.features wrong width",
+     lambda t: quality.features(quality.Judge(), torch.zeros(5, 10)),
+     ValueError, r"x must have shape \(N, 64\) for this classifier, got \(5, 10\)"),
+    ("quality.features model without features", lambda t: quality.features(nn.Linear(64, 10), torch.zeros(5, 64)),
+     TypeError, r"model must have a `.features` module or be an nn.Sequential, got Linear"),
+    ("quality.sample_quality samples not a dict", lambda t: quality.sample_quality(
+        torch.rand(10, 64), torch.rand(5, 64), [torch.rand(5, 64)], quality.Judge()),
      TypeError, r"samples must be a dict \{name: tensor \(N, D\)\}, got list"),
+    ("quality.sample_quality too few sample rows", lambda t: quality.sample_quality(
+        torch.rand(10, 64), torch.rand(5, 64), {"few": torch.rand(4, 64)}, quality.Judge()),
+     ValueError, r"samples\['few'\] needs at least 5 rows \(len\(real_test\)\) .*, got 4"),
+    ("quality.sample_quality sample width", lambda t: quality.sample_quality(
+        torch.rand(10, 64), torch.rand(5, 64), {"wide": torch.rand(5, 65)}, quality.Judge()),
+     ValueError, r"samples\['wide'\] has 65 features, real_test has 64"),
+    ("quality.copy_rate quantile 1", lambda t: quality.copy_rate(
+        torch.rand(5, 2), torch.rand(5, 2), torch.rand(5, 2), quantile=1.0),
+     ValueError, r"quantile must be between 0 and 1, got 1.0"),
+    ("quality.baselines n=0", lambda t: quality.baselines(torch.rand(10, 2), 0),
+     ValueError, r"n must be a positive integer, got 0"),
+    ("quality.baselines images not flattened", lambda t: quality.baselines(torch.rand(10, 1, 2, 2), 5),
+     ValueError, r"real_train must have shape \(N, D\) \(flatten images first\), got \(10, 1, 2, 2\)"),
+    ("quality.balanced_labels n=2.5", lambda t: quality.balanced_labels(2.5),
+     ValueError, r"n must be a positive integer, got 2.5"),
     # --- gan ----------------------------------------------------------------------------------
     ("gan.Generator label >= n_classes", lambda t: cgen()(torch.zeros(2, 4), torch.tensor([0, 3])),
      ValueError, r"Generator: labels must be integers in \[0, 2\], got torch.int64 in \[0, 3\]"),

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from genai_lib import data, metrics
 
@@ -75,65 +74,3 @@ def test_clear_errors():
         metrics.frechet_distance(torch.full((5, 2), float("nan")), torch.zeros(5, 2))
     with pytest.raises(ValueError, match="k must be"):
         metrics.precision_recall(torch.zeros(3, 2), torch.zeros(3, 2), k=5)
-
-
-@pytest.fixture(scope="module")
-def digits_and_classifier():
-    split = data.digits()
-    return split, metrics.digit_classifier(split, epochs=8)
-
-
-def test_digit_classifier_and_features(digits_and_classifier):
-    split, clf = digits_and_classifier
-    from genai_lib.train import accuracy
-    assert accuracy(clf, split.x_test, split.y_test) > 0.85
-    feats = metrics.classifier_features(clf, split.x_test[:10])
-    assert feats.shape == (10, 64) and feats.dtype == torch.float32
-    seq = nn.Sequential(nn.Linear(64, 7), nn.ReLU(), nn.Linear(7, 10))
-    assert metrics.classifier_features(seq, split.x_test[:4]).shape == (4, 7)
-    with pytest.raises(TypeError, match="features"):
-        metrics.classifier_features(nn.Linear(64, 10), split.x_test[:4])
-    bad = data.Split(torch.zeros(10, 32), torch.zeros(10, dtype=torch.long), torch.zeros(2, 32),
-                     torch.zeros(2, dtype=torch.long))
-    with pytest.raises(ValueError, match="\\(N, 64\\)"):
-        metrics.digit_classifier(bad, epochs=1)
-
-
-def test_digit_classifier_leaves_global_rng_alone(digits_and_classifier):
-    split, _ = digits_and_classifier
-    torch.manual_seed(123)
-    a = torch.rand(3)
-    torch.manual_seed(123)
-    metrics.digit_classifier(split, epochs=1)
-    assert torch.equal(torch.rand(3), a)
-
-
-def test_baselines():
-    real = torch.rand(200, 5) * 0.5
-    b = metrics.baselines(real, 300, seed=0)
-    assert set(b) == {"noise", "gaussian"}
-    assert b["noise"].shape == (300, 5) and b["gaussian"].shape == (300, 5)
-    assert b["noise"].min() >= 0 and b["noise"].max() <= 1
-    assert b["gaussian"].min() >= 0 and b["gaussian"].max() <= 1
-    assert torch.allclose(b["gaussian"].mean(0), real.double().mean(0).float(), atol=0.05)
-    assert torch.equal(metrics.baselines(real, 10, seed=1)["noise"],
-                       metrics.baselines(real, 10, seed=1)["noise"])
-    with pytest.raises(ValueError, match="n must be"):
-        metrics.baselines(real, 0)
-
-
-def test_sample_quality_orders_real_gaussian_noise(digits_and_classifier):
-    split, clf = digits_and_classifier
-    n = len(split.x_test)
-    table = metrics.sample_quality(split.x_train, split.x_test,
-                                   metrics.baselines(split.x_train, n), clf)
-    assert list(table) == ["real data (train)", "noise", "gaussian"]
-    assert set(table["noise"]) == {"mmd", "frechet", "precision", "recall"}
-    real, noise, gaussian = table["real data (train)"], table["noise"], table["gaussian"]
-    assert real["mmd"] < gaussian["mmd"] < noise["mmd"]
-    assert real["frechet"] < gaussian["frechet"] < noise["frechet"]
-    assert real["precision"] > gaussian["precision"] > noise["precision"]
-    with pytest.raises(ValueError, match="at least"):
-        metrics.sample_quality(split.x_train, split.x_test, {"few": split.x_train[:10]}, clf)
-    with pytest.raises(TypeError, match="dict"):
-        metrics.sample_quality(split.x_train, split.x_test, [split.x_train], clf)

@@ -1,0 +1,160 @@
+"""Unit tests of genai_lib.recipes: every recipe builds, trains (tiny), samples and reproduces."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from genai_lib import convnets, data, gan, quality, recipes, train, vae
+
+ROWS = 200  # training rows per recipe: enough for every step and the code-prior mixture
+
+
+def small(split, rows=ROWS):
+    return data.Split(split.x_train[:rows], split.y_train[:rows], split.x_test[:50], split.y_test[:50])
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return {"digits": small(data.digits()), "mnist": small(data.mnist_subset())}
+
+
+_trained = {}
+
+
+@pytest.fixture(params=list(recipes.RECIPES))
+def trained(request, splits):
+    """Each recipe trained once (quick profile, ROWS rows), shared by the tests of this file."""
+    name = request.param
+    if name not in _trained:
+        r = recipes.RECIPES[name]
+        _trained[name] = recipes.train_recipe(name, profile="quick", seed=0, split=splits[r.dataset])
+    return _trained[name]
+
+
+def test_the_recipes_are_consistent():
+    assert {"digits-gan", "digits-cgan", "digits-vae", "digits-cvae", "mnist-gan", "mnist-vae"} <= set(recipes.RECIPES)
+    for name, r in recipes.RECIPES.items():
+        assert r.name == name and recipes.recipe(name) is r
+        assert r.dataset in ("digits", "mnist") and r.family in ("gan", "vae")
+        assert r.network in ("mlp", "conv") and (r.network == "mlp" or r.dataset == "mnist")
+        assert not (r.conditional and r.network == "conv")
+        assert 0 < r.epochs[0] <= r.epochs[1] and r.about
+        assert r.family == "gan" or r.ema_decay is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        recipes.RECIPES["digits-gan"].lr = 1.0
+
+
+def test_unknown_recipe_lists_the_known_ones():
+    with pytest.raises(KeyError, match="unknown recipe 'digits-diffusion'") as info:
+        recipes.recipe("digits-diffusion")
+    assert all(name in str(info.value) for name in recipes.RECIPES)
+    with pytest.raises(KeyError, match="the recipes are"):
+        recipes.train_recipe("nope", profile="quick")
+    with pytest.raises(ValueError, match="profile must be one of"):
+        recipes.train_recipe("digits-gan", profile="medium")
+
+
+def test_load_data():
+    d = recipes.load_data("digits")
+    assert d.x_train.shape[1:] == (64,) and len(d.x_train) + len(d.x_test) == 1797
+    m = recipes.load_data("mnist")
+    assert m.x_train.shape == (4000, 784) and m.x_test.shape == (1000, 784)
+    with pytest.raises(ValueError, match="dataset must be 'digits' or 'mnist', got 'cifar'"):
+        recipes.load_data("cifar")
+
+
+@pytest.mark.parametrize("name", list(recipes.RECIPES))
+def test_build(name):
+    r = recipes.RECIPES[name]
+    model, opts = recipes.build(r)
+    if r.family == "gan":
+        assert isinstance(model, gan.GAN) and len(opts) == 2
+        assert model.ema is not None  # every GAN recipe averages its generator
+        conv = isinstance(model.generator, convnets.ConvGenerator)
+        assert conv == (r.network == "conv")
+        assert model.generator.latent_dim == r.latent_dim
+        assert model.generator.n_classes == (10 if r.conditional else 0)
+        # opts = [D's, G's]
+        assert {id(p) for p in opts[0].param_groups[0]["params"]} == {id(p) for p in model.discriminator.parameters()}
+        assert {id(p) for p in opts[1].param_groups[0]["params"]} == {id(p) for p in model.generator.parameters()}
+    else:
+        assert isinstance(model, vae.VAE) and len(opts) == 1
+        assert model.config.network == r.network and model.config.latent_dim == r.latent_dim
+        assert model.config.cond_dim == (10 if r.conditional else 0)
+    for opt in opts:
+        assert opt.param_groups[0]["lr"] == r.lr and opt.param_groups[0]["betas"] == r.betas
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_profile_picks_epochs_and_rows(profile, monkeypatch):
+    """quick: the first epoch count and quick_rows rows; full: the second and every row."""
+    seen = {}
+
+    def spy(model, batches, step, epochs, **kw):
+        seen["rows"] = len(batches[0] if isinstance(batches, tuple) else batches)
+        seen["epochs"] = epochs
+        return {}
+
+    monkeypatch.setattr(train, "fit", spy)
+    m = data.mnist_subset()
+    split = data.Split(m.x_train[:1200], m.y_train[:1200], m.x_test[:10], m.y_test[:10])
+    r = recipes.RECIPES["mnist-gan"]
+    recipes.train_recipe("mnist-gan", profile=profile, split=split)
+    assert seen == {"rows": r.quick_rows if profile == "quick" else 1200,
+                    "epochs": r.epochs[profile == "full"]}
+
+
+def test_trains_and_samples(trained):
+    r = trained.recipe
+    dim = 64 if r.dataset == "digits" else 784
+    x = trained.sample(30, seed=0)
+    assert x.shape == (30, dim) and x.dtype == torch.float32 and x.device.type == "cpu"
+    assert x.min() >= 0 and x.max() <= 1 and x.std() > 0
+    assert trained.seconds > 0
+    epochs = r.epochs[0]
+    assert all(len(v) == epochs for v in trained.history.values()) and trained.history
+    assert all(torch.isfinite(torch.tensor(v)).all() for v in trained.history.values())
+    # Which network draws: the GAN's averaged generator, or the VAE itself.
+    if r.family == "gan":
+        assert trained.generator is trained.model.ema.module
+    else:
+        assert trained.generator is trained.model
+        assert (trained.prior is not None) == bool(r.code_prior)
+        if r.code_prior:
+            assert trained.prior.n_components == r.code_prior
+            assert trained.prior.means_.shape == (r.code_prior, r.latent_dim)
+
+
+def test_same_seed_same_samples(trained):
+    a = trained.sample(20, seed=5)
+    assert torch.equal(a, trained.sample(20, seed=5))
+    assert not torch.equal(a, trained.sample(20, seed=6))
+    # Sampling leaves the global random stream alone.
+    torch.manual_seed(0)
+    before = torch.rand(3)
+    torch.manual_seed(0)
+    trained.sample(4, seed=1)
+    assert torch.equal(torch.rand(3), before)
+
+
+def test_labels(trained):
+    r = trained.recipe
+    if not r.conditional:
+        with pytest.raises(ValueError, match="unconditional: labels must be None"):
+            trained.sample(10, labels=torch.zeros(10, dtype=torch.long))
+        return
+    # Default labels: balanced and shuffled, the same as asking for them explicitly.
+    default = trained.sample(40, seed=2)
+    asked = trained.sample(40, labels=quality.balanced_labels(40, seed=2), seed=2)
+    assert torch.equal(default, asked)
+    ones = trained.sample(40, labels=torch.ones(40, dtype=torch.long), seed=2)
+    assert not torch.equal(default, ones)
+
+
+def test_training_is_reproducible(splits):
+    a = recipes.train_recipe("mnist-vae", profile="quick", seed=0, split=splits["mnist"])
+    b = recipes.train_recipe("mnist-vae", profile="quick", seed=0, split=splits["mnist"])
+    c = recipes.train_recipe("mnist-vae", profile="quick", seed=1, split=splits["mnist"])
+    assert torch.equal(a.sample(8, seed=0), b.sample(8, seed=0))
+    assert not torch.equal(a.sample(8, seed=0), c.sample(8, seed=0))
