@@ -33,7 +33,8 @@ def trained(request, splits):
 
 
 def test_the_recipes_are_consistent():
-    assert {"digits-gan", "digits-cgan", "digits-vae", "digits-cvae", "mnist-gan", "mnist-vae"} <= set(recipes.RECIPES)
+    assert {"digits-gan", "digits-cgan", "digits-vae", "digits-cvae", "mnist-gan", "mnist-dcgan",
+            "mnist-vae"} <= set(recipes.RECIPES)
     for name, r in recipes.RECIPES.items():
         assert r.name == name and recipes.recipe(name) is r
         assert r.dataset in ("digits", "mnist") and r.family in ("gan", "vae")
