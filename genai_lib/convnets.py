@@ -64,6 +64,8 @@ class ConvDiscriminator(nn.Module):
         if x.dim() != 2 or x.shape[1] != DATA_DIM:  # else a (B, 2 * 784) batch gives 2B logits
             raise ValueError(f"x must have shape (B, {DATA_DIM}) (flatten images first), "
                              f"got {tuple(x.shape)}")
+        if labels is not None:
+            raise ValueError("ConvDiscriminator is unconditional: labels must be None")
         return self.net(x.reshape(-1, 1, SIDE, SIDE)).squeeze(1)
 
 

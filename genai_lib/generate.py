@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, required=True, help="number of samples N")
     parser.add_argument("--out", required=True, help="output file (N, D) float32, .npy")
     parser.add_argument("--labels", help="conditional recipes: write the requested labels here")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the training run and of the samples (default 0)")
     parser.add_argument("--profile", choices=runtime.PROFILES, default="full",
                         help="training length: full (as the book, default) or quick")
     args = parser.parse_args(argv)

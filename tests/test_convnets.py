@@ -47,6 +47,8 @@ def test_conv_clear_errors():
         d(torch.rand(3, 1568))  # two images per row must not become 6 logits
     with pytest.raises(ValueError, match=r"got \(2, 1, 28, 28\)"):
         d(torch.rand(2, 1, 28, 28))
+    with pytest.raises(ValueError, match="unconditional: labels must be None"):
+        d(torch.rand(2, 784), torch.tensor([0, 1]))
     with pytest.raises(TypeError, match="dtype"):
         d(torch.rand(2, 784, dtype=torch.float64))
     with pytest.raises(ValueError, match="data_dim=784.*expects data_dim=64"):
