@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genai_lib import recipes, runtime
+from genai_lib import quality, recipes, runtime
 
 
 def _writable(path: str, flag: str) -> Path:
@@ -59,7 +59,7 @@ def generate(name: str, samples: int, out: str, labels: str | None = None, seed:
     label_path = _writable(labels, "--labels") if labels is not None else None
     device = runtime.device()
     trained = recipes.train_recipe(name, profile=profile, device=device, seed=seed, quiet=quiet)
-    requested = recipes.balanced_labels(samples, seed=seed) if r.conditional else None
+    requested = quality.balanced_labels(samples, seed=seed) if r.conditional else None
     x = trained.sample(samples, labels=requested, seed=seed).numpy().astype(np.float32)
     save_npy(out_path, x)
     if label_path is not None:

@@ -75,6 +75,14 @@ def features(model: nn.Module, x: Tensor | np.ndarray) -> Tensor:
     return out
 
 
+def fit_mixture(x: np.ndarray, components: int, seed: int = 0):
+    """A sklearn GaussianMixture of `components` full-covariance Gaussians fitted to x (N, D)."""
+    from sklearn.mixture import GaussianMixture
+
+    return GaussianMixture(components, covariance_type="full", reg_covar=1e-4,
+                           random_state=seed).fit(x)
+
+
 def sample_mixture(gmm, n: int, seed: int = 0) -> Tensor:
     """n draws (n, D), in random order, from a fitted full-covariance sklearn GaussianMixture."""
     g = torch.Generator().manual_seed(seed)
@@ -95,7 +103,6 @@ def baselines(real_train: Tensor | np.ndarray, n: int, seed: int = 0, components
     where `components` full D x D covariances would need more data than there is).
     """
     from sklearn.decomposition import PCA
-    from sklearn.mixture import GaussianMixture
 
     real = metrics.as_2d("real_train", real_train)
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
@@ -110,9 +117,7 @@ def baselines(real_train: Tensor | np.ndarray, n: int, seed: int = 0, components
     x = real.numpy()
     pca = PCA(pca_dim, random_state=seed).fit(x) if pca_dim else None
     codes = pca.transform(x) if pca else x
-    mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-4,
-                              random_state=seed).fit(codes)
-    drawn = sample_mixture(mixture, n, seed).numpy()
+    drawn = sample_mixture(fit_mixture(codes, components, seed), n, seed).numpy()
     drawn = pca.inverse_transform(drawn) if pca else drawn
     return {"noise": noise, "Gaussian": gauss.clamp(0, 1).float(),
             "Gaussian mixture": torch.as_tensor(drawn, dtype=torch.float32).clamp(0, 1)}
@@ -126,9 +131,18 @@ def copy_rate(samples: Tensor | np.ndarray, real_train: Tensor | np.ndarray,
     the held-out images (K, D) are to theirs. Held-out data scores `quantile` by construction;
     the training set itself scores 1 (the warning line of a generator that memorises).
     """
+    return _share_closer(samples, real_train, _copy_threshold(real_train, real_test, quantile))
+
+
+def _copy_threshold(real_train, real_test, quantile: float) -> float:
+    """The `quantile` of held-out images' distances to their nearest training image."""
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be between 0 and 1, got {quantile!r}")
-    threshold = np.quantile(metrics.distance_to_closest_record(real_test, real_train), quantile)
+    return float(np.quantile(metrics.distance_to_closest_record(real_test, real_train), quantile))
+
+
+def _share_closer(samples, real_train, threshold: float) -> float:
+    """Share of samples (N, D) whose nearest training image is nearer than `threshold`."""
     return float(np.mean(metrics.distance_to_closest_record(samples, real_train) < threshold))
 
 
@@ -161,6 +175,7 @@ def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarr
         sets[name] = x
     h = metrics.median_bandwidth(ref[: m // 2], ref[m // 2:])  # the median within real_test
     ref_feat = features(judge, ref)
+    threshold = _copy_threshold(train, ref, QUANTILE)  # once, not once per row
     table: dict[str, dict[str, float]] = {}
     for name, x in sets.items():
         feat = features(judge, x)
@@ -169,7 +184,7 @@ def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarr
         table[name] = {"frechet": metrics.frechet_distance(feat, ref_feat),
                        "precision": float(np.mean([p for p, _ in pr])),
                        "recall": float(np.mean([r for _, r in pr])),
-                       "copy rate": copy_rate(x, train, ref),
+                       "copy rate": _share_closer(x, train, threshold),
                        "mmd": metrics.mmd(x, ref, bandwidth=h)}
     return table
 

@@ -147,13 +147,12 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
         x, y = x[:r.quick_rows], y[:r.quick_rows]
     runtime.seed_everything(seed)
     model, optimizers = build(r)
-    batches = (x, y) if r.conditional and r.family == "gan" else x
-    if r.family == "gan":
+    if r.family == "gan":  # a conditional GAN reads labels, a conditional VAE one-hot codes
+        batches = (x, y) if r.conditional else x
         step = gan.gan_step(model.generator, model.discriminator, optimizers[1], optimizers[0],
                             r.latent_dim, "ns", ema=model.ema)
     else:
-        if r.conditional:
-            batches = (x, F.one_hot(y, 10).float())
+        batches = (x, F.one_hot(y, 10).float()) if r.conditional else x
         step = vae.vae_step(model, optimizers[0], beta=r.beta)
     start = time.perf_counter()
     history = train.fit(model, batches, step, epochs=r.epochs[profile == "full"],

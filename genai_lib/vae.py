@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from genai_lib import convnets
 from genai_lib.models import check_input
-from genai_lib.quality import sample_mixture
+from genai_lib.quality import fit_mixture, sample_mixture
 from genai_lib.train import Batch, StepFn
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -234,15 +234,12 @@ def fit_code_prior(model: VAE, x: Tensor, components: int = 10, seed: int = 0):
     Pass it to `sample(..., prior=)`: codes are then drawn where the data's codes really lie,
     not from N(0, I), which a VAE trained with beta < 1 no longer matches.
     """
-    from sklearn.mixture import GaussianMixture
-
     dev = next(model.parameters()).device
     was_training = model.training
     model.eval()
     mu = torch.cat([model.encode(x[i:i + 1024].to(dev))[0] for i in range(0, len(x), 1024)])
     model.train(was_training)
-    return GaussianMixture(components, covariance_type="full", reg_covar=1e-4,
-                           random_state=seed).fit(mu.cpu().double().numpy())
+    return fit_mixture(mu.cpu().double().numpy(), components, seed)
 
 
 @torch.no_grad()
