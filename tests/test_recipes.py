@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 import torch
 
-from genai_lib import convnets, data, gan, quality, recipes, train, vae
+from genai_lib import convnets, data, diffusion, gan, quality, recipes, train, unet, vae
 
 ROWS = 200  # training rows per recipe: enough for every step and the code-prior mixture
 
@@ -34,21 +34,25 @@ def trained(request, splits):
 
 def test_the_recipes_are_consistent():
     assert {"digits-gan", "digits-cgan", "digits-vae", "digits-cvae", "mnist-gan", "mnist-dcgan",
-            "mnist-vae"} <= set(recipes.RECIPES)
+            "mnist-vae", "digits-diffusion", "digits-diffusion-cond",
+            "mnist-diffusion"} <= set(recipes.RECIPES)
     for name, r in recipes.RECIPES.items():
         assert r.name == name and recipes.recipe(name) is r
-        assert r.dataset in ("digits", "mnist") and r.family in ("gan", "vae")
-        assert r.network in ("mlp", "conv") and (r.network == "mlp" or r.dataset == "mnist")
+        assert r.dataset in ("digits", "mnist") and r.family in ("gan", "vae", "diffusion")
+        assert r.network in ("mlp", "conv", "unet") and (r.network == "mlp" or r.dataset == "mnist")
+        assert (r.network == "unet") <= (r.family == "diffusion")
         assert not (r.conditional and r.network == "conv")
         assert 0 < r.epochs[0] <= r.epochs[1] and r.about
-        assert r.family == "gan" or r.ema_decay is None
+        assert (r.family in ("gan", "diffusion")) == (r.ema_decay is not None)
+        if r.family == "diffusion":
+            assert r.sample_steps is None or 1 <= r.sample_steps <= r.timesteps
     with pytest.raises(dataclasses.FrozenInstanceError):
         recipes.RECIPES["digits-gan"].lr = 1.0
 
 
 def test_unknown_recipe_lists_the_known_ones():
-    with pytest.raises(KeyError, match="unknown recipe 'digits-diffusion'") as info:
-        recipes.recipe("digits-diffusion")
+    with pytest.raises(KeyError, match="unknown recipe 'digits-flow'") as info:
+        recipes.recipe("digits-flow")
     assert all(name in str(info.value) for name in recipes.RECIPES)
     with pytest.raises(KeyError, match="the recipes are"):
         recipes.train_recipe("nope", profile="quick")
@@ -79,6 +83,15 @@ def test_build(name):
         # opts = [D's, G's]
         assert {id(p) for p in opts[0].param_groups[0]["params"]} == {id(p) for p in model.discriminator.parameters()}
         assert {id(p) for p in opts[1].param_groups[0]["params"]} == {id(p) for p in model.generator.parameters()}
+    elif r.family == "diffusion":
+        assert isinstance(model, diffusion.Diffusion) and len(opts) == 1
+        net = unet.UNet if r.network == "unet" else diffusion.Denoiser
+        assert isinstance(model.denoiser, net) and model.ema is not None
+        assert model.denoiser.n_classes == (10 if r.conditional else 0)
+        assert model.timesteps == r.timesteps
+        # the optimiser updates the denoiser only, not the average of its weights
+        assert {id(p) for p in opts[0].param_groups[0]["params"]} == {
+            id(p) for p in model.denoiser.parameters()}
     else:
         assert isinstance(model, vae.VAE) and len(opts) == 1
         assert model.config.network == r.network and model.config.latent_dim == r.latent_dim
@@ -119,6 +132,9 @@ def test_trains_and_samples(trained):
     # Which network draws: the GAN's averaged generator, or the VAE itself.
     if r.family == "gan":
         assert trained.generator is trained.model.ema.module
+    elif r.family == "diffusion":
+        assert trained.generator is trained.model.ema.module
+        assert trained.prior is None
     else:
         assert trained.generator is trained.model
         assert (trained.prior is not None) == bool(r.code_prior)
@@ -159,3 +175,23 @@ def test_training_is_reproducible(splits):
     c = recipes.train_recipe("mnist-vae", profile="quick", seed=1, split=splits["mnist"])
     assert torch.equal(a.sample(8, seed=0), b.sample(8, seed=0))
     assert not torch.equal(a.sample(8, seed=0), c.sample(8, seed=0))
+
+
+def test_diffusion_recipe_trains_on_the_signal_scale(monkeypatch):
+    """Pixels in [0, 1] reach the denoiser as [-1, 1]; the lr follows one cycle to nearly 0."""
+    seen = {}
+
+    def spy(model, batches, step, epochs, **kw):
+        x = batches[0] if isinstance(batches, tuple) else batches
+        seen["range"] = (x.min().item(), x.max().item())
+        for _ in range(epochs * 2):  # 2 batches per epoch below
+            step((x[:100],) if not isinstance(batches, tuple) else (x[:100], batches[1][:100]))
+        seen["lr"] = kw["optimizer"][0].param_groups[0]["lr"]
+        return {"loss": [0.0] * epochs}
+
+    monkeypatch.setattr(train, "fit", spy)
+    d = data.digits()
+    split = data.Split(d.x_train[:200], d.y_train[:200], d.x_test[:10], d.y_test[:10])
+    recipes.train_recipe("digits-diffusion-cond", profile="quick", split=split)
+    assert seen["range"] == (-1.0, 1.0)
+    assert seen["lr"] < recipes.recipe("digits-diffusion-cond").lr / 100

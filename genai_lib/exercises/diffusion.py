@@ -1,0 +1,269 @@
+"""Checkers for the diffusion chapter: the cumulative schedule alpha_bar, the closed-form
+forward process q(x_t | x_0) and the mean of one DDPM reverse step (Ho et al. 2020, eq. 11).
+
+Notation (as in `genai_lib.diffusion`): beta_t the noise added at step t, alpha_t = 1 - beta_t,
+alpha_bar_t = prod_{s <= t} alpha_s, q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from genai_lib.exercises import Feedback, compare, right, wrong
+
+_RTOL, _ATOL = 1e-4, 1e-6  # loose enough for float32 answers, far tighter than any mistake
+
+
+def _start(name: str, fn: Callable | None, signature: str) -> Feedback | None:
+    """A failing Feedback if the learner passed no function (None or not callable), else None."""
+    if fn is None:
+        return wrong(f"`{name}` is None: define a function {signature} and pass it in.")
+    if not callable(fn):
+        return wrong(f"`{name}` should be a function {signature}, got {type(fn).__name__}")
+    return None
+
+
+def _result(name: str, got) -> Tensor | Feedback:
+    """The learner's result as a float64 tensor, or a failing Feedback (None, not numeric)."""
+    if got is None:
+        return wrong(f"`{name}` returned None: did you forget to `return` the result?")
+    try:
+        return torch.as_tensor(got.detach() if isinstance(got, Tensor) else got,
+                               dtype=torch.float64).cpu()
+    except (TypeError, ValueError, RuntimeError):
+        return wrong(f"`{name}` should return a tensor of numbers, got {type(got).__name__}")
+
+
+def _same(a: Tensor, b: Tensor) -> bool:
+    """Whether two results agree (same shape, equal up to float32 rounding)."""
+    return a.shape == b.shape and torch.allclose(a, b, rtol=_RTOL, atol=_ATOL)
+
+
+def _diagnose(call: str, got: Tensor, expected: Tensor,
+              mistakes: list[tuple[Tensor, str]]) -> Feedback | None:
+    """A failing Feedback naming the first typical mistake `got` matches (only mistakes that
+    differ from the right answer on this input count), else compare's diagnosis; None if right."""
+    for candidate, message in mistakes:
+        distinct = not torch.allclose(candidate, expected, rtol=1e-3, atol=1e-5)
+        if distinct and _same(got, candidate):
+            return wrong(message)
+    verdict = compare(call, got, expected, rtol=_RTOL, atol=_ATOL)
+    return None if verdict.ok else verdict
+
+
+# --- 1. alpha_bar from betas ----------------------------------------------------------------
+
+def _alpha_bar_inputs() -> list[Tensor]:
+    """Schedules (T,): a hand case, a seeded random float64 one and a linear float32 one."""
+    g = torch.Generator().manual_seed(0)
+    return [torch.tensor([0.1, 0.2, 0.5], dtype=torch.float64),
+            0.01 + 0.3 * torch.rand(7, generator=g, dtype=torch.float64),
+            torch.linspace(1e-3, 0.1, 50, dtype=torch.float32)]
+
+
+def check_alpha_bar(fn: Callable | None) -> Feedback:
+    """Check a learner's alpha_bar(betas): (T,) -> (T,), alpha_bar_t = prod_{s<=t} (1 - beta_s)."""
+    start = _start("alpha_bar", fn, "alpha_bar(betas)")
+    if start is not None:
+        return start
+    for b in _alpha_bar_inputs():
+        try:
+            got = fn(b.clone())
+        except Exception as err:  # the learner's code failed: say how, on which input
+            return wrong(f"`alpha_bar` raised {type(err).__name__}: {err} "
+                         f"on betas of shape {tuple(b.shape)}")
+        t = _result("alpha_bar", got)
+        if isinstance(t, Feedback):
+            return t
+        b = b.double()
+        alpha = 1 - b
+        expected = torch.cumprod(alpha, 0)
+        T = len(b)
+        if t.dim() == 0:
+            return wrong("the result is a single number: .prod() multiplies all the steps "
+                         "together. Keep one running product per step with "
+                         "torch.cumprod(1 - betas, dim=0), shape (T,)")
+        if t.shape == (T + 1,):
+            return wrong(f"the result has {T + 1} values for T = {T} steps: you kept the empty "
+                         f"product alpha_bar = 1 in front. alpha_bar_1 = 1 - beta_1 already "
+                         f"includes the first step; return torch.cumprod(1 - betas, dim=0)")
+        mistakes = [
+            (torch.cumprod(b, 0), "you multiplied the betas: alpha_bar is the running product of "
+             "alpha_t = 1 - beta_t, the share of the signal each step keeps: "
+             "torch.cumprod(1 - betas, dim=0)"),
+            (alpha, "you returned alpha_t = 1 - beta_t, a single step's factor: alpha_bar_t "
+             "multiplies all steps up to t, torch.cumprod(1 - betas, dim=0)"),
+            (torch.cumsum(alpha, 0), "you used cumsum: alpha_bar is a running *product* "
+             "(the signal shrinks by a factor alpha_t at every step), use torch.cumprod"),
+            (1 - torch.cumsum(b, 0), "1 - cumsum(betas) is only the first-order approximation of "
+             "the product: use torch.cumprod(1 - betas, dim=0)"),
+            (1 - torch.cumprod(b, 0), "you computed 1 - cumprod(betas): subtract first, then "
+             "multiply, torch.cumprod(1 - betas, dim=0)"),
+            (torch.cat([expected.new_ones(1), expected[:-1]]), "off by one: your alpha_bar starts "
+             "at 1 (the product up to t - 1, which leaves out step t itself). alpha_bar_1 = "
+             "1 - beta_1; use torch.cumprod(1 - betas, dim=0) without shifting"),
+            (torch.cumprod(alpha.flip(0), 0).flip(0), "your product runs from step t to T: "
+             "alpha_bar_t multiplies the steps 1..t, torch.cumprod(1 - betas, dim=0) (no flip)"),
+        ]
+        verdict = _diagnose("alpha_bar(betas)", t, expected, mistakes)
+        if verdict is not None:
+            return verdict
+    return right("`alpha_bar` returns the running product prod_{s<=t} (1 - beta_s) on every "
+                 "test schedule.")
+
+
+# --- 2. q_sample: the forward process in closed form ---------------------------------------
+
+def _q_inputs() -> list[tuple[Tensor, Tensor, Tensor]]:
+    """(x0 (B, D), alpha_bar_t (B,), noise (B, D)): B != D first, then a square batch B == D
+    (where forgetting [:, None] broadcasts silently along the wrong axis)."""
+    g = torch.Generator().manual_seed(0)
+    return [(torch.randn(4, 3, generator=g), torch.tensor([0.9, 0.7, 0.2, 0.05]),
+             torch.randn(4, 3, generator=g)),
+            (torch.randn(3, 3, generator=g), torch.tensor([0.95, 0.4, 0.1]),
+             torch.randn(3, 3, generator=g))]
+
+
+_BROADCAST = ("alpha_bar_t has shape (B,) and x0 has shape (B, D): `alpha_bar_t * x0` lines "
+              "alpha_bar_t up with the last dimension (the D features), not with the examples. "
+              "Write ab = alpha_bar_t[:, None] (shape (B, 1)) so each example gets its own "
+              "coefficient")
+
+
+def check_q_sample(fn: Callable | None) -> Feedback:
+    """Check fn(x0 (B, D), alpha_bar_t (B,), noise (B, D)) -> x_t (B, D), the closed form
+    x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) noise."""
+    start = _start("q_sample", fn, "q_sample(x0, alpha_bar_t, noise)")
+    if start is not None:
+        return start
+    for i, (x0, ab, noise) in enumerate(_q_inputs()):
+        shapes = f"x0 {tuple(x0.shape)}, alpha_bar_t {tuple(ab.shape)}, noise {tuple(noise.shape)}"
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            try:
+                got = fn(x0.clone(), ab.clone(), noise.clone())
+                again = fn(x0.clone(), ab.clone(), noise.clone()) if i == 0 else None
+            except RuntimeError as err:
+                if "size" in str(err) and "match" in str(err):
+                    return wrong(f"`q_sample` raised RuntimeError: {err} (for {shapes}). "
+                                 f"{_BROADCAST}")
+                return wrong(f"`q_sample` raised RuntimeError: {err} (for {shapes})")
+            except Exception as err:  # the learner's code failed: say how, on which input
+                return wrong(f"`q_sample` raised {type(err).__name__}: {err} (for {shapes})")
+        t = _result("q_sample", got)
+        if isinstance(t, Feedback):
+            return t
+        x0, ab, noise = x0.double(), ab.double(), noise.double()
+        a = ab[:, None]
+        expected = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        if again is not None:
+            t2 = _result("q_sample", again)
+            if not isinstance(t2, Feedback) and t.shape == t2.shape and not _same(t, t2):
+                return wrong("the result changes from call to call with the same inputs: use the "
+                             "`noise` passed in rather than drawing new noise (torch.randn_like)")
+        mistakes = []
+        if x0.shape[0] == x0.shape[1]:  # a square batch: a missing [:, None] does not raise
+            row = ab[None, :]  # alpha_bar_t lined up with the features instead of the examples
+            mistakes.append((row.sqrt() * x0 + (1 - row).sqrt() * noise, _BROADCAST))
+        mistakes += [
+            (a * x0 + (1 - a) * noise, "you forgot the square roots: alpha_bar_t and "
+             "1 - alpha_bar_t are the *variances* kept and added; the coefficients are "
+             "sqrt(alpha_bar_t) for x0 and sqrt(1 - alpha_bar_t) for the noise"),
+            ((1 - a).sqrt() * x0 + a.sqrt() * noise, "you swapped the two coefficients: x0 is "
+             "scaled by sqrt(alpha_bar_t) (close to 1 at the start) and the noise by "
+             "sqrt(1 - alpha_bar_t)"),
+            (a.sqrt() * x0 + (1 - a) * noise, "the noise is scaled by 1 - alpha_bar_t, its "
+             "variance: scale it by the standard deviation sqrt(1 - alpha_bar_t)"),
+            (a * x0 + (1 - a).sqrt() * noise, "x0 is scaled by alpha_bar_t: scale it by "
+             "sqrt(alpha_bar_t), so that the signal and noise variances add up to 1"),
+            (a.sqrt() * x0, "there is no noise in x_t: add sqrt(1 - alpha_bar_t) * noise"),
+            (a.sqrt() * x0 - (1 - a).sqrt() * noise, "you subtracted the noise: x_t = "
+             "sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) noise (a plus; the denoiser learns "
+             "to predict exactly this `noise`)"),
+            (a.sqrt() * x0 + noise, "the noise is not scaled: multiply it by "
+             "sqrt(1 - alpha_bar_t)"),
+            (x0 + (1 - a).sqrt() * noise, "x0 is not scaled: multiply it by sqrt(alpha_bar_t), "
+             "so the signal fades as noise is added"),
+        ]
+        verdict = _diagnose("q_sample(x0, alpha_bar_t, noise)", t, expected, mistakes)
+        if verdict is not None:
+            return wrong(f"for {shapes}: {verdict.message}")
+    return right("`q_sample` gives x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) noise, "
+                 "one coefficient per example.")
+
+
+# --- 3. the mean of one DDPM reverse step ---------------------------------------------------
+
+def _reverse_inputs() -> list[tuple[Tensor, Tensor, float, float]]:
+    """(x_t (B, D), eps (B, D), beta_t, alpha_bar_t): two middle steps where all the typical
+    mistakes differ, then the first step (alpha_bar_t = alpha_t, where some coincide)."""
+    g = torch.Generator().manual_seed(1)
+    return [(torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g), 0.1, 0.4),
+            (torch.randn(2, 5, generator=g), torch.randn(2, 5, generator=g), 0.02, 0.05),
+            (torch.randn(3, 2, generator=g), torch.randn(3, 2, generator=g), 0.05, 0.95)]
+
+
+def reverse_mean_reference(x_t: Tensor, eps: Tensor, beta_t: float, alpha_bar_t: float) -> Tensor:
+    """mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t) (Ho et al. 2020, eq. 11)."""
+    return (x_t - beta_t / math.sqrt(1 - alpha_bar_t) * eps) / math.sqrt(1 - beta_t)
+
+
+def check_reverse_mean(fn: Callable | None) -> Feedback:
+    """Check fn(x_t (B, D), eps (B, D), beta_t, alpha_bar_t) -> mu (B, D), the mean of
+    p(x_{t-1} | x_t) given the predicted noise eps."""
+    start = _start("reverse_mean", fn, "reverse_mean(x_t, eps, beta_t, alpha_bar_t)")
+    if start is not None:
+        return start
+    for x, eps, beta, ab in _reverse_inputs():
+        where = f"for beta_t = {beta}, alpha_bar_t = {ab}"
+        try:
+            got = fn(x.clone(), eps.clone(), beta, ab)
+        except Exception as err:  # the learner's code failed: say how, on which input
+            hint = ""
+            if isinstance(err, TypeError) and "must be Tensor" in str(err):
+                hint = (" beta_t and alpha_bar_t are Python floats: take their square roots "
+                        "with math.sqrt(...) or ** 0.5, not torch.sqrt")
+            return wrong(f"`reverse_mean` raised {type(err).__name__}: {err} ({where}).{hint}")
+        t = _result("reverse_mean", got)
+        if isinstance(t, Feedback):
+            return t
+        x, eps = x.double(), eps.double()
+        alpha, coef = 1 - beta, beta / math.sqrt(1 - ab)
+        expected = reverse_mean_reference(x, eps, beta, ab)
+        mistakes = [
+            ((x - math.sqrt(1 - ab) * eps) / math.sqrt(ab), "that is the estimate of the clean "
+             "x_0, (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t), not the mean of "
+             "x_{t-1}: one step back is (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / "
+             "sqrt(alpha_t)"),
+            ((x - coef * eps) / math.sqrt(ab), "you divided by sqrt(alpha_bar_t): that undoes "
+             "all t steps at once (the scale of the x_0 estimate). One step back divides by "
+             "sqrt(alpha_t) = sqrt(1 - beta_t)"),
+            ((x - math.sqrt(beta) * eps) / math.sqrt(alpha), "the noise is scaled by "
+             "sqrt(beta_t) (the step's own noise level): the mean removes "
+             "beta_t / sqrt(1 - alpha_bar_t) * eps"),
+            ((x - math.sqrt(1 - ab) * eps) / math.sqrt(alpha), "the noise is scaled by "
+             "sqrt(1 - alpha_bar_t), all the noise in x_t: one step removes only "
+             "beta_t / sqrt(1 - alpha_bar_t) * eps"),
+            ((x - beta / (1 - ab) * eps) / math.sqrt(alpha), "the noise coefficient is "
+             "beta_t / sqrt(1 - alpha_bar_t), with a square root in the denominator; you "
+             "divided by 1 - alpha_bar_t"),
+            ((x + coef * eps) / math.sqrt(alpha), "you added the predicted noise: subtract it, "
+             "x_t - beta_t / sqrt(1 - alpha_bar_t) * eps"),
+            (x - coef * eps, "you forgot the 1 / sqrt(alpha_t): divide x_t - beta_t / "
+             "sqrt(1 - alpha_bar_t) * eps by sqrt(alpha_t) = sqrt(1 - beta_t)"),
+            ((x - coef * eps) * math.sqrt(alpha), "you multiplied by sqrt(alpha_t): divide by it "
+             "instead (going back in time undoes the shrinking by sqrt(alpha_t))"),
+            ((x - coef * eps) / alpha, "you divided by alpha_t: divide by its square root, "
+             "sqrt(alpha_t) = sqrt(1 - beta_t)"),
+            ((x - coef * eps) / math.sqrt(beta), "you divided by sqrt(beta_t): divide by "
+             "sqrt(alpha_t) = sqrt(1 - beta_t)"),
+        ]
+        verdict = _diagnose("reverse_mean(x_t, eps, beta_t, alpha_bar_t)", t, expected, mistakes)
+        if verdict is not None:
+            return wrong(f"{where}: {verdict.message}")
+    return right("`reverse_mean` gives (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t) "
+                 "at every test step.")
