@@ -13,6 +13,7 @@ failure, because the book must work offline. For each page the test checks:
 - hidden solutions and hidden code open on click (sphinx-exercise dropdowns, togglebutton,
   myst-nb `hide-input` details);
 - every <audio> has a source that the browser can load (duration > 0);
+- every animation (matplotlib's to_jshtml) shows a frame: its script ran in the static page;
 and saves a full-page screenshot to $GENAI_SCREENSHOTS (default _build/screenshots).
 """
 
@@ -211,6 +212,14 @@ def check_audio(page) -> list[str]:
             for src, dur in results if src == "(none)" or not dur > 0]
 
 
+def check_animations(page) -> list[str]:
+    """Every matplotlib jshtml animation shows a decoded frame (its script ran offline)."""
+    frames = page.evaluate("""() => [...document.querySelectorAll('.animation img')]
+        .map(img => [img.id || '(no id)', (img.src || '').slice(0, 11), img.naturalWidth])""")
+    return [f"animation {name!r} shows no frame (src {src!r}, width {width})"
+            for name, src, width in frames if not src.startswith("data:image") or not width]
+
+
 @pytest.mark.parametrize("path", PAGES or ["(no book built)"])
 def test_page_in_browser(path, server, browser):
     """One page: loads offline without errors; links, images, math, dropdowns, audio work."""
@@ -237,6 +246,7 @@ def test_page_in_browser(path, server, browser):
         problems = check_math(page)
         problems += check_links_and_images(page, base)
         problems += check_audio(page)
+        problems += check_animations(page)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / (path.replace("/", "__").removesuffix(".html") + ".png")),
                         full_page=True)
