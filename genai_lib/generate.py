@@ -4,8 +4,10 @@
                                  [--seed S] [--profile quick|full]
 
 Samples are written as a float32 array (N, D), pixels in [0, 1], one row per sample; for a
-conditional recipe, --labels receives the requested (balanced) labels (N,). GENAI_DEVICE
-picks the device, as everywhere in the book.
+conditional recipe, --labels receives the requested (balanced) labels (N,). The melody recipe
+(chorales-transformer) writes an int array (N, 32) of MIDI pitches (-1 a rest), or with
+--out FILE.mid a MIDI file that plays the N melodies one after another. GENAI_DEVICE picks
+the device, as everywhere in the book.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from genai_lib import quality, recipes, runtime
+from genai_lib import music, quality, recipes, runtime
 
 
-def _writable(path: str, flag: str) -> Path:
-    """A .npy path whose folder exists and can be written; a clear error otherwise."""
+def _writable(path: str, flag: str, suffixes: tuple[str, ...] = (".npy",)) -> Path:
+    """A path ending in one of `suffixes` whose folder exists and can be written."""
     p = Path(path)
-    if p.suffix != ".npy":
-        raise ValueError(f"{flag} {path!r} must end in .npy (the file is written with numpy.save)")
+    if p.suffix not in suffixes:
+        raise ValueError(f"{flag} {path!r} must end in {' or '.join(suffixes)} (.npy: written "
+                         f"with numpy.save" + (", .mid: a MIDI file)" if ".mid" in suffixes
+                                               else ")"))
     folder = p.parent.resolve()
     if not folder.is_dir():
         raise ValueError(f"{flag} {path!r}: the folder {str(folder)!r} does not exist; create it first")
@@ -55,19 +59,24 @@ def generate(name: str, samples: int, out: str, labels: str | None = None, seed:
     if labels is not None and not r.conditional:
         raise ValueError(f"{name} is unconditional: --labels is only for the conditional "
                          f"recipes ({', '.join(n for n, x in recipes.RECIPES.items() if x.conditional)})")
-    out_path = _writable(out, "--out")
+    melodies = r.dataset == "chorales"
+    out_path = _writable(out, "--out", (".npy", ".mid") if melodies else (".npy",))
     label_path = _writable(labels, "--labels") if labels is not None else None
     device = runtime.device()
     trained = recipes.train_recipe(name, profile=profile, device=device, seed=seed, quiet=quiet)
     requested = quality.balanced_labels(samples, seed=seed) if r.conditional else None
-    x = trained.sample(samples, labels=requested, seed=seed).numpy().astype(np.float32)
-    save_npy(out_path, x)
+    x = trained.sample(samples, labels=requested, seed=seed).numpy()
+    if out_path.suffix == ".mid":
+        music.write_midi(x, out_path)
+    else:
+        save_npy(out_path, x.astype(np.int64 if melodies else np.float32))
     if label_path is not None:
         save_npy(label_path, requested.numpy())
     epochs = len(next(iter(trained.history.values()), []))
     return (f"{name}: trained {epochs} epochs ({profile or runtime.profile()} profile) in "
-            f"{trained.seconds:.1f} s on {device.type}; wrote {samples} samples of "
-            f"{x.shape[1]} pixels to {out}" + (f" and their labels to {labels}" if labels else ""))
+            f"{trained.seconds:.1f} s on {device.type}; wrote {samples} "
+            + (f"melodies of {x.shape[1]} steps" if melodies else f"samples of {x.shape[1]} pixels")
+            + f" to {out}" + (f" and their labels to {labels}" if labels else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

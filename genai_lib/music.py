@@ -126,6 +126,51 @@ def from_scores(scores, length: int, low: int = LOW, high: int = HIGH, temperatu
     return np.where(index == 0, REST, index + low - 1)
 
 
+def tokens(melodies: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
+    """Melodies (N, T) -> tokens (N, T) in [0, K), K = high - low + 2: 0 is a rest, then one
+    token per pitch (folded into the range); the classes of `one_hot`."""
+    m = fold(_melodies(melodies), low, high)
+    return np.where(m == REST, 0, m - low + 1)
+
+
+def from_tokens(tokens: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
+    """Tokens (N, T) in [0, K) -> melodies (N, T) of MIDI pitches (REST for token 0)."""
+    t = np.asarray(tokens, dtype=np.int64)
+    if t.size and (t.min() < 0 or t.max() > high - low + 1):
+        raise ValueError(f"tokens must be in [0, {high - low + 1}], got [{t.min()}, {t.max()}]")
+    return np.where(t == 0, REST, t + low - 1)
+
+
+def write_midi(melodies: np.ndarray, path, steps_per_quarter: int = 2, bpm: float = 90.0) -> None:
+    """Write melodies (N, T) one after another, a bar of rest between them, as a MIDI file
+    (music21); atomically: a temporary file in the same folder, then a rename."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from music21 import meter, note, stream, tempo
+
+    part = stream.Part([tempo.MetronomeMark(number=bpm), meter.TimeSignature("4/4")])
+    for melody in _melodies(melodies):
+        t = 0
+        for pitch, start, length in notes(melody):
+            if start > t:
+                part.append(note.Rest(quarterLength=(start - t) / steps_per_quarter))
+            part.append(note.Note(int(pitch), quarterLength=length / steps_per_quarter))
+            t = start + length
+        part.append(note.Rest(quarterLength=4 + (len(melody) - t) / steps_per_quarter))
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".mid.part")
+    os.close(fd)
+    try:
+        stream.Score([part]).write("midi", fp=tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def notes(melody: np.ndarray) -> list[tuple[int, int, int]]:
     """Runs of equal pitch as notes (pitch, start_step, n_steps), rests left out: (T,) -> list."""
     m = np.asarray(melody)

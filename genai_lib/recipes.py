@@ -2,7 +2,7 @@
 epochs per profile, shared by the chapters and by `python -m genai_lib.generate`.
 
 Each recipe is justified by a measured table in its chapter (05b for the GANs, 06 for the
-VAEs, 06a for MNIST, 06b for diffusion). `train(name)` trains it; `Trained.sample(n)` draws flat images
+VAEs, 06a for MNIST, 06b for diffusion, 06d for the autoregressive models). `train(name)` trains it; `Trained.sample(n)` draws flat images
 (n, D) in [0, 1] on the CPU.
 """
 
@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genai_lib import convnets, data, diffusion, gan, runtime, train, unet, vae
+from genai_lib import autoregressive, convnets, data, diffusion, gan, music, runtime, train
+from genai_lib import unet, vae
 from genai_lib.quality import balanced_labels
 
 
@@ -25,8 +26,8 @@ class Recipe:
     """How one generator is built and trained. epochs: (quick profile, full profile)."""
 
     name: str
-    dataset: str                      # "digits" (8x8) or "mnist" (28x28)
-    family: str                       # "gan", "vae" or "diffusion"
+    dataset: str                      # "digits" (8x8), "mnist" (28x28), "digits-binary", "chorales"
+    family: str                       # "gan", "vae", "diffusion" or "autoregressive"
     epochs: tuple[int, int]
     batch_size: int
     lr: float
@@ -45,6 +46,8 @@ class Recipe:
     sample_steps: int | None = None   # diffusion: DDIM steps (None: all T, ancestral)
     eta: float = 0.0                  # diffusion: DDIM's noise (1: as random as DDPM)
     guidance: float = 1.0             # diffusion: classifier-free guidance scale w
+    heads: int = 4                    # autoregressive: attention heads per block
+    temperature: float = 1.0          # autoregressive: sampling temperature
     about: str = ""
 
 
@@ -81,7 +84,17 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            latent_dim=0, hidden=16, network="unet", ema_decay=0.995, quick_rows=256,
            sample_steps=25, eta=1.0,
            about="small U-Net denoiser on 28x28, T 250 cosine, 25 DDIM steps"),
+    Recipe("digits-autoregressive", "digits-binary", "autoregressive", epochs=(3, 100),
+           batch_size=64, lr=2e-3, latent_dim=0, hidden=64, blocks=3, dropout=0.1,
+           betas=(0.9, 0.99), quick_rows=400,
+           about="transformer over the 64 binarised pixels, one at a time"),
+    Recipe("chorales-transformer", "chorales", "autoregressive", epochs=(2, 8), batch_size=64,
+           lr=2e-3, latent_dim=0, hidden=96, blocks=3, dropout=0.1, betas=(0.9, 0.99),
+           about="transformer over soprano lines, 32 eighth notes, 29 tokens"),
 )}
+
+CHORALES = (40, 150)    # chorales parsed: quick, full profile (the first 80 % train)
+MELODY_STEPS = 32       # tokens per chorale window (eighth notes)
 
 
 def recipe(name: str) -> Recipe:
@@ -91,13 +104,32 @@ def recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def load_data(dataset: str, seed: int = 0) -> data.Split:
-    """The train/held-out split a recipe trains on: digits (N, 64) or mnist (N, 784)."""
+def load_data(dataset: str, seed: int = 0, profile: str | None = None) -> data.Split:
+    """The train/held-out split a recipe trains on: digits (N, 64), mnist (N, 784),
+    digits-binary (N, 64) pixels in {0, 1}, or chorales (N, 32) melody tokens (labels 0)."""
     if dataset == "digits":
         return data.digits(seed=seed)
     if dataset == "mnist":
         return data.mnist_subset(seed=seed)
-    raise ValueError(f"dataset must be 'digits' or 'mnist', got {dataset!r}")
+    if dataset == "digits-binary":
+        d = data.digits(seed=seed)
+        return data.Split((d.x_train > 0.5).float(), d.y_train, (d.x_test > 0.5).float(),
+                          d.y_test)
+    if dataset == "chorales":
+        return chorale_split(CHORALES[(profile or runtime.profile()) == "full"])
+    raise ValueError(f"dataset must be 'digits', 'mnist', 'digits-binary' or 'chorales', "
+                     f"got {dataset!r}")
+
+
+def chorale_split(n: int, length: int = MELODY_STEPS) -> data.Split:
+    """Soprano lines of n chorales as token windows (music.tokens): the first 80 % of the
+    chorales train (windows every 4 steps), the rest are held out (windows side by side)."""
+    lines = music.load_chorales(n)
+    cut = int(0.8 * n)
+    tr = torch.as_tensor(music.tokens(music.windows(lines[:cut], length, hop=4)))
+    te = torch.as_tensor(music.tokens(music.windows(lines[cut:], length, hop=length)))
+    return data.Split(tr, torch.zeros(len(tr), dtype=torch.long), te,
+                      torch.zeros(len(te), dtype=torch.long))
 
 
 @dataclass
@@ -117,6 +149,8 @@ class Trained:
             return self.model
         if self.recipe.family == "diffusion":
             return self.model.net
+        if self.recipe.family == "autoregressive":
+            return self.model
         return self.model.ema.module if self.model.ema is not None else self.model.generator
 
     def sample(self, n: int, labels: Tensor | None = None, seed: int = 0) -> Tensor:
@@ -130,6 +164,13 @@ class Trained:
             torch.manual_seed(seed)
             if self.recipe.family == "gan":
                 out = gan.sample(self.generator, n, labels=labels)
+            elif self.recipe.family == "autoregressive":
+                length = MELODY_STEPS if self.recipe.dataset == "chorales" else 64
+                out = autoregressive.sample(self.model, n, length,
+                                            temperature=self.recipe.temperature, seed=seed)
+                if self.recipe.dataset == "chorales":  # melodies of MIDI pitches
+                    return torch.as_tensor(music.from_tokens(out.numpy()))
+                out = out.float()
             elif self.recipe.family == "diffusion":
                 r = self.recipe
                 out = diffusion.to_pixels(diffusion.sample(
@@ -146,6 +187,13 @@ def build(r: Recipe) -> tuple[nn.Module, list[torch.optim.Optimizer]]:
     dim = 64 if r.dataset == "digits" else convnets.DATA_DIM
     classes = 10 if r.conditional else 0
     adam = lambda m: torch.optim.Adam(m.parameters(), lr=r.lr, betas=r.betas)  # noqa: E731
+    if r.family == "autoregressive":
+        vocab, context = ((music.HIGH - music.LOW + 2, MELODY_STEPS) if r.dataset == "chorales"
+                          else (2, 64))
+        model = autoregressive.Transformer(vocab, context, r.hidden, r.heads, r.blocks,
+                                           r.dropout)
+        return model, [torch.optim.AdamW(model.parameters(), lr=r.lr, betas=r.betas,
+                                         weight_decay=0.05)]
     if r.family == "diffusion":
         net = (unet.UNet(r.hidden, n_classes=classes) if r.network == "unet" else
                diffusion.Denoiser(dim, r.hidden, r.blocks, n_classes=classes, dropout=r.dropout))
@@ -172,7 +220,7 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
     profile = profile or runtime.profile()
     if profile not in runtime.PROFILES:
         raise ValueError(f"profile must be one of {runtime.PROFILES}, got {profile!r}")
-    split = split if split is not None else load_data(r.dataset)
+    split = split if split is not None else load_data(r.dataset, profile=profile)
     x, y = split.x_train.reshape(len(split.x_train), -1), split.y_train
     if profile == "quick" and r.quick_rows:
         x, y = x[:r.quick_rows], y[:r.quick_rows]
@@ -182,6 +230,10 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
         batches = (x, y) if r.conditional else x
         step = gan.gan_step(model.generator, model.discriminator, optimizers[1], optimizers[0],
                             r.latent_dim, "ns", ema=model.ema)
+    elif r.family == "autoregressive":  # tokens: pixels 0/1 or melody classes
+        batches = x.long()
+        step = one_cycle(autoregressive.sequence_step(model, optimizers[0]), optimizers[0], r,
+                         r.epochs[profile == "full"], len(x))
     elif r.family == "diffusion":  # on the scale [-1, 1]; a conditional denoiser reads labels
         batches = (diffusion.to_signal(x), y) if r.conditional else diffusion.to_signal(x)
         step = diffusion_step(model, optimizers[0], r, r.epochs[profile == "full"], len(x))
@@ -196,12 +248,28 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
     return Trained(r, model, history, time.perf_counter() - start, prior)
 
 
+def _one_cycle(optimizer: torch.optim.Optimizer, r: Recipe, epochs: int, rows: int):
+    """A one-cycle learning rate: up for the first 10 % of the updates, then down to nearly 0."""
+    total = max(1, epochs * math.ceil(rows / r.batch_size))
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, r.lr, total_steps=total, pct_start=0.1)
+
+
+def one_cycle(step: train.StepFn, optimizer: torch.optim.Optimizer, r: Recipe, epochs: int,
+              rows: int) -> train.StepFn:
+    """`step`, followed by one step of a one-cycle learning-rate schedule."""
+    schedule = _one_cycle(optimizer, r, epochs, rows)
+
+    def scheduled(batch):
+        logs = step(batch)
+        schedule.step()
+        return logs
+
+    return scheduled
+
+
 def diffusion_step(model: diffusion.Diffusion, optimizer: torch.optim.Optimizer, r: Recipe,
                    epochs: int, rows: int) -> train.StepFn:
-    """The book's diffusion training: min-SNR 5 loss, a one-cycle learning rate (up for the
-    first 10 % of the steps, then down to nearly 0), labels dropped 10 % of the time."""
-    total = max(1, epochs * math.ceil(rows / r.batch_size))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, r.lr, total_steps=total,
-                                                   pct_start=0.1)
+    """The book's diffusion training: min-SNR 5 loss, a one-cycle learning rate, labels
+    dropped 10 % of the time."""
     return diffusion.diffusion_step(model, optimizer, p_uncond=0.1 if r.conditional else 0.0,
-                                    min_snr=5.0, scheduler=schedule)
+                                    min_snr=5.0, scheduler=_one_cycle(optimizer, r, epochs, rows))

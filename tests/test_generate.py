@@ -157,3 +157,29 @@ def test_help_runs_as_a_module():
     assert all(name in res.stdout for name in recipes.RECIPES)
     assert "--samples" in res.stdout and "--labels" in res.stdout and "--profile" in res.stdout
 
+
+
+def test_melodies_as_midi_and_npy(tmp_path, capsys):
+    """chorales-transformer writes a MIDI file that music21 reads back, or MIDI pitches."""
+    from music21 import converter
+
+    mid, npy = tmp_path / "m.mid", tmp_path / "m.npy"
+    assert generate.main(["chorales-transformer", "--samples", "3", "--out", str(mid),
+                          "--profile", "quick"]) == 0
+    assert "wrote 3 melodies of 32 steps" in capsys.readouterr().out
+    notes = [n for n in converter.parse(str(mid)).flatten().notes]
+    assert notes and all(57 <= n.pitch.midi <= 84 for n in notes)
+    assert generate.main(["chorales-transformer", "--samples", "3", "--out", str(npy),
+                          "--profile", "quick"]) == 0
+    m = np.load(npy)
+    assert m.shape == (3, 32) and m.dtype == np.int64
+    assert set(np.unique(m)) <= {-1} | set(range(57, 85))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.mid", "m.npy"]
+
+
+def test_midi_only_for_melodies(tmp_path, capsys, no_training):
+    msg = error_of(["digits-gan", "--samples", "5", "--out", str(tmp_path / "a.mid")], capsys)
+    assert "must end in .npy" in msg
+    msg = error_of(["chorales-transformer", "--samples", "5", "--out", str(tmp_path / "a.wav")],
+                   capsys)
+    assert "must end in .npy or .mid" in msg

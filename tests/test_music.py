@@ -130,3 +130,19 @@ def test_piano_roll_draws_one_bar_per_note():
     ax = music.piano_roll(np.array([60, 60, 62, R]), title="x")
     assert len(ax.collections) == 2 and ax.get_xlabel() == "time (beats)"
     plt.close("all")
+
+
+def test_tokens_round_trip_and_midi(tmp_path):
+    m = np.array([[60, 60, 62, music.REST, 64, 64, 90, 40]])
+    t = music.tokens(m)
+    assert t.tolist() == [[4, 4, 6, 0, 8, 8, 22, 8]]  # 90 and 40 folded by octaves
+    assert music.from_tokens(t).tolist() == [[60, 60, 62, music.REST, 64, 64, 78, 64]]
+    with pytest.raises(ValueError, match="tokens must be in"):
+        music.from_tokens(np.array([[29]]))
+    path = tmp_path / "x.mid"
+    music.write_midi(m[:, :6], path)
+    from music21 import converter
+
+    got = [(n.pitch.midi, float(n.quarterLength)) for n in converter.parse(str(path)).flatten().notes]
+    assert got == [(60, 1.0), (62, 0.5), (64, 1.0)]
+    assert [p.name for p in tmp_path.iterdir()] == ["x.mid"]

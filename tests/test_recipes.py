@@ -5,7 +5,8 @@ import dataclasses
 import pytest
 import torch
 
-from genai_lib import convnets, data, diffusion, gan, quality, recipes, train, unet, vae
+from genai_lib import autoregressive, convnets, data, diffusion, gan, quality, recipes, train
+from genai_lib import unet, vae
 
 ROWS = 200  # training rows per recipe: enough for every step and the code-prior mixture
 
@@ -16,7 +17,9 @@ def small(split, rows=ROWS):
 
 @pytest.fixture(scope="module")
 def splits():
-    return {"digits": small(data.digits()), "mnist": small(data.mnist_subset())}
+    return {"digits": small(data.digits()), "mnist": small(data.mnist_subset()),
+            "digits-binary": small(recipes.load_data("digits-binary")),
+            "chorales": small(recipes.chorale_split(10))}
 
 
 _trained = {}
@@ -38,12 +41,15 @@ def test_the_recipes_are_consistent():
             "mnist-diffusion"} <= set(recipes.RECIPES)
     for name, r in recipes.RECIPES.items():
         assert r.name == name and recipes.recipe(name) is r
-        assert r.dataset in ("digits", "mnist") and r.family in ("gan", "vae", "diffusion")
+        assert r.dataset in ("digits", "mnist", "digits-binary", "chorales")
+        assert r.family in ("gan", "vae", "diffusion", "autoregressive")
+        assert (r.family == "autoregressive") == (r.dataset in ("digits-binary", "chorales"))
         assert r.network in ("mlp", "conv", "unet") and (r.network == "mlp" or r.dataset == "mnist")
         assert (r.network == "unet") <= (r.family == "diffusion")
         assert not (r.conditional and r.network == "conv")
         assert 0 < r.epochs[0] <= r.epochs[1] and r.about
         assert (r.family in ("gan", "diffusion")) == (r.ema_decay is not None)
+        assert not (r.conditional and r.family == "autoregressive")
         if r.family == "diffusion":
             assert r.sample_steps is None or 1 <= r.sample_steps <= r.timesteps
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -65,7 +71,7 @@ def test_load_data():
     assert d.x_train.shape[1:] == (64,) and len(d.x_train) + len(d.x_test) == 1797
     m = recipes.load_data("mnist")
     assert m.x_train.shape == (4000, 784) and m.x_test.shape == (1000, 784)
-    with pytest.raises(ValueError, match="dataset must be 'digits' or 'mnist', got 'cifar'"):
+    with pytest.raises(ValueError, match="dataset must be 'digits', 'mnist', .* got 'cifar'"):
         recipes.load_data("cifar")
 
 
@@ -83,6 +89,10 @@ def test_build(name):
         # opts = [D's, G's]
         assert {id(p) for p in opts[0].param_groups[0]["params"]} == {id(p) for p in model.discriminator.parameters()}
         assert {id(p) for p in opts[1].param_groups[0]["params"]} == {id(p) for p in model.generator.parameters()}
+    elif r.family == "autoregressive":
+        assert isinstance(model, autoregressive.Transformer) and len(opts) == 1
+        assert len(model.blocks) == r.blocks and model.vocab == (2 if r.dataset != "chorales"
+                                                                 else 29)
     elif r.family == "diffusion":
         assert isinstance(model, diffusion.Diffusion) and len(opts) == 1
         net = unet.UNet if r.network == "unet" else diffusion.Denoiser
@@ -121,10 +131,15 @@ def test_profile_picks_epochs_and_rows(profile, monkeypatch):
 
 def test_trains_and_samples(trained):
     r = trained.recipe
-    dim = 64 if r.dataset == "digits" else 784
+    dim = {"digits": 64, "digits-binary": 64, "chorales": 32}.get(r.dataset, 784)
     x = trained.sample(30, seed=0)
-    assert x.shape == (30, dim) and x.dtype == torch.float32 and x.device.type == "cpu"
-    assert x.min() >= 0 and x.max() <= 1 and x.std() > 0
+    assert x.shape == (30, dim) and x.device.type == "cpu"
+    if r.dataset == "chorales":  # melodies: MIDI pitches in the sopranos' range, or rests
+        assert x.dtype == torch.int64 and set(x.unique().tolist()) <= {-1} | set(range(57, 85))
+    else:
+        assert x.dtype == torch.float32 and x.min() >= 0 and x.max() <= 1 and x.std() > 0
+    if r.dataset == "digits-binary":
+        assert set(x.unique().tolist()) <= {0.0, 1.0}
     assert trained.seconds > 0
     epochs = r.epochs[0]
     assert all(len(v) == epochs for v in trained.history.values()) and trained.history
@@ -135,6 +150,8 @@ def test_trains_and_samples(trained):
     elif r.family == "diffusion":
         assert trained.generator is trained.model.ema.module
         assert trained.prior is None
+    elif r.family == "autoregressive":
+        assert trained.generator is trained.model
     else:
         assert trained.generator is trained.model
         assert (trained.prior is not None) == bool(r.code_prior)
