@@ -33,7 +33,8 @@ def check_tokens(x: object, vocab: int, name: str = "x") -> Tensor:
     if x.is_floating_point() or x.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer tokens (torch.long), got {x.dtype}")
     if x.numel() and (int(x.min()) < 0 or int(x.max()) >= vocab):
-        raise ValueError(f"{name} must hold tokens in [0, {vocab - 1}] ({vocab} in the vocabulary), "
+        raise ValueError(f"{name} must hold tokens in [0, {vocab - 1}] ({vocab} in the "
+                         f"vocabulary), "
                          f"got values in [{int(x.min())}, {int(x.max())}]")
     return x.long()
 

@@ -219,7 +219,8 @@ def _start(model: Diffusion, n: int, labels: Tensor | None, seed: int | None):
     net = model.net
     dev = next(net.parameters()).device
     if net.n_classes:
-        labels = None if labels is None else check_labels("labels", labels, n, net.n_classes).to(dev)
+        if labels is not None:
+            labels = check_labels("labels", labels, n, net.n_classes).to(dev)
     elif labels is not None:
         raise ValueError("this denoiser is unconditional (n_classes=0): labels must be None")
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -249,9 +250,11 @@ def sample(model: Diffusion, n: int, labels: Tensor | None = None, steps: int | 
     net, dev, labels, gen, x = _start(model, n, labels, seed)
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)
                               or not 1 <= steps <= model.timesteps):
-        raise ValueError(f"steps must be an integer in [1, {model.timesteps}] or None, got {steps!r}")
+        raise ValueError(f"steps must be an integer in [1, {model.timesteps}] or None, "
+                         f"got {steps!r}")
     if eta < 0:
-        raise ValueError(f"eta must be >= 0 (0: deterministic DDIM, 1: as random as DDPM), got {eta!r}")
+        raise ValueError(f"eta must be >= 0 (0: deterministic DDIM, 1: as random as DDPM), "
+                         f"got {eta!r}")
     ddpm = steps is None
     times = (list(range(model.timesteps - 1, -1, -1)) if ddpm else
              torch.linspace(model.timesteps - 1, 0, steps).round().long().tolist())

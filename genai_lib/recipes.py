@@ -2,8 +2,9 @@
 epochs per profile, shared by the chapters and by `python -m genai_lib.generate`.
 
 Each recipe is justified by a measured table in its chapter (05b for the GANs, 06 for the
-VAEs, 06a for MNIST, 06b for diffusion, 06d for the autoregressive models). `train(name)` trains it; `Trained.sample(n)` draws flat images
-(n, D) in [0, 1] on the CPU.
+VAEs, 06a for MNIST, 06b for diffusion, 06d for the autoregressive models). `train_recipe`
+trains one; `Trained.sample(n)` draws flat images (n, D) in [0, 1] on the CPU (melodies of
+MIDI pitches for chorales-transformer).
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            latent_dim=0, hidden=16, network="unet", ema_decay=0.995, quick_rows=256,
            sample_steps=25, eta=1.0,
            about="small U-Net denoiser on 28x28, T 250 cosine, 25 DDIM steps"),
-    Recipe("digits-autoregressive", "digits-binary", "autoregressive", epochs=(3, 100),
-           batch_size=64, lr=2e-3, latent_dim=0, hidden=64, blocks=3, dropout=0.1,
+    Recipe("digits-autoregressive", "digits-binary", "autoregressive", epochs=(2, 60),
+           batch_size=64, lr=2e-3, latent_dim=0, hidden=64, blocks=2, dropout=0.25,
            betas=(0.9, 0.99), quick_rows=400,
            about="transformer over the 64 binarised pixels, one at a time"),
     Recipe("chorales-transformer", "chorales", "autoregressive", epochs=(2, 8), batch_size=64,

@@ -106,3 +106,34 @@ def _short(args: tuple) -> str:
     """A short text form of test inputs, for messages."""
     text = ", ".join(np.array2string(np.asarray(a), precision=3, threshold=6) for a in args)
     return text if len(text) < 120 else text[:117] + "..."
+
+
+RTOL, ATOL = 1e-4, 1e-6  # loose enough for float32 answers, far tighter than any mistake
+
+
+def missing_function(name: str, fn, signature: str) -> Feedback | None:
+    """A failing Feedback if the learner passed no function (None or not callable), else None."""
+    if fn is None:
+        return wrong(f"`{name}` is None: define a function {signature} and pass it in.")
+    if not callable(fn):
+        return wrong(f"`{name}` should be a function {signature}, got {type(fn).__name__}")
+    return None
+
+
+def same(a, b, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    """Whether two result tensors agree (same shape, equal up to float32 rounding)."""
+    import torch
+
+    return a.shape == b.shape and torch.allclose(a, b, rtol=rtol, atol=atol)
+
+
+def diagnose(call: str, got, expected, mistakes) -> Feedback | None:
+    """A failing Feedback naming the first typical mistake (candidate, message) that `got`
+    matches (only candidates that differ from the right answer count), else compare's
+    diagnosis; None if right."""
+    for candidate, message in mistakes:
+        distinct = not same(candidate, expected, rtol=1e-3, atol=1e-5)
+        if distinct and same(got, candidate):
+            return wrong(message)
+    verdict = compare(call, got, expected, rtol=RTOL, atol=ATOL)
+    return None if verdict.ok else verdict

@@ -17,35 +17,14 @@ import torch
 from torch import Tensor
 
 from genai_lib.autoregressive import NGram
-from genai_lib.exercises import Feedback, compare, right, wrong
-
-_RTOL, _ATOL = 1e-4, 1e-6  # loose enough for float32 answers, far tighter than any mistake
+from genai_lib.exercises import ATOL, RTOL, Feedback, diagnose, missing_function, right, wrong
 
 
-def _start(name: str, fn: Callable | None, signature: str) -> Feedback | None:
-    """A failing Feedback if the learner passed no function (None or not callable), else None."""
-    if fn is None:
-        return wrong(f"`{name}` is None: define a function {signature} and pass it in.")
-    if not callable(fn):
-        return wrong(f"`{name}` should be a function {signature}, got {type(fn).__name__}")
-    return None
 
 
-def _same(a: Tensor, b: Tensor, rtol: float = _RTOL, atol: float = _ATOL) -> bool:
-    """Whether two results agree (same shape, equal up to float32 rounding)."""
-    return a.shape == b.shape and torch.allclose(a, b, rtol=rtol, atol=atol)
 
 
-def _diagnose(call: str, got: Tensor, expected: Tensor,
-              mistakes: list[tuple[Tensor, str]]) -> Feedback | None:
-    """A failing Feedback naming the first typical mistake `got` matches (only mistakes that
-    differ from the right answer on this input count), else compare's diagnosis; None if right."""
-    for candidate, message in mistakes:
-        distinct = not _same(candidate, expected, rtol=1e-3, atol=1e-5)
-        if distinct and _same(got, candidate):
-            return wrong(message)
-    verdict = compare(call, got, expected, rtol=_RTOL, atol=_ATOL)
-    return None if verdict.ok else verdict
+
 
 
 # --- 1. the causal mask ---------------------------------------------------------------------
@@ -86,7 +65,7 @@ def _mask_pattern(m: Tensor, t: int) -> str | None:
 
 def check_causal_mask(fn: Callable | None) -> Feedback:
     """Check fn(t) -> (t, t) bool tensor, True where position i may attend to j (j <= i)."""
-    start = _start("causal_mask", fn, "causal_mask(t)")
+    start = missing_function("causal_mask", fn, "causal_mask(t)")
     if start is not None:
         return start
     for t in (4, 7, 1):  # the informative sizes first: at t = 1 several mistakes coincide
@@ -160,7 +139,7 @@ def head_reference(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor) -> Tensor:
 
 def check_attention_head(fn: Callable | None) -> Feedback:
     """Check fn(x (T, d_in), w_q, w_k, w_v (d_in, d)) -> (T, d), one causal attention head."""
-    start = _start("attention_head", fn, "attention_head(x, w_q, w_k, w_v)")
+    start = missing_function("attention_head", fn, "attention_head(x, w_q, w_k, w_v)")
     if start is not None:
         return start
     for x, w_q, w_k, w_v in _head_inputs():
@@ -229,7 +208,7 @@ def check_attention_head(fn: Callable | None) -> Feedback:
              "(j >= i, the upper triangle) instead of the past: use the lower triangle, "
              "torch.ones(T, T, dtype=torch.bool).tril(), and fill -inf where it is False"),
         ]
-        verdict = _diagnose("attention_head(x, w_q, w_k, w_v)", got, expected, mistakes)
+        verdict = diagnose("attention_head(x, w_q, w_k, w_v)", got, expected, mistakes)
         if verdict is not None:
             return wrong(f"{where}: {verdict.message}")
     return right("`attention_head` gives softmax(q k^T / sqrt(d), future masked) v on every "
@@ -254,7 +233,7 @@ def count_nll_reference(train: Tensor, test: Tensor, vocab: int, k: float) -> fl
     return -NGram(vocab, 2, k).fit(train).log_probs(test).mean().item()
 
 
-def _with_start(x: np.ndarray, vocab: int) -> tuple[np.ndarray, np.ndarray]:
+def _withmissing_function(x: np.ndarray, vocab: int) -> tuple[np.ndarray, np.ndarray]:
     """(context, token) of every position: the previous token, the start token `vocab` first."""
     prev = np.concatenate([np.full((len(x), 1), vocab), x[:, :-1]], axis=1)
     return prev, x
@@ -264,15 +243,15 @@ def _nll_mistakes(train: Tensor, test: Tensor, vocab: int, k: float) -> list[tup
     """The value each typical mistake gives on these inputs, with the message that names it."""
     tr, te = train.numpy(), test.numpy()
     counts = np.zeros((vocab + 1, vocab))
-    np.add.at(counts, _with_start(tr, vocab), 1)
+    np.add.at(counts, _withmissing_function(tr, vocab), 1)
     totals = counts.sum(1, keepdims=True)
-    prev, tok = _with_start(te, vocab)
+    prev, tok = _withmissing_function(te, vocab)
     with np.errstate(divide="ignore", invalid="ignore"):
         lp = np.log((counts + k) / (totals + k * vocab))[prev, tok]             # (M, T)
         unsmoothed = -np.log(counts / totals)[prev, tok].mean()
         no_kv = -np.log((counts + k) / totals)[prev, tok].mean()
         plus_k = -np.log((counts + k) / (totals + k))[prev, tok].mean()
-    tr_prev, tr_tok = _with_start(tr, vocab)
+    tr_prev, tr_tok = _withmissing_function(tr, vocab)
     uni = (np.bincount(tr.ravel(), minlength=vocab) + k) / (tr.size + k * vocab)
     ref = -lp.mean()
     first_uni = lp.copy()
@@ -315,7 +294,7 @@ def _nll_mistakes(train: Tensor, test: Tensor, vocab: int, k: float) -> list[tup
 def check_count_nll(fn: Callable | None) -> Feedback:
     """Check fn(train (N, T), test (M, T), vocab, k) -> float, the held-out NLL (nats per token)
     of a bigram model with add-k smoothing and a start context for the first token."""
-    start = _start("count_nll", fn, "count_nll(train, test, vocab, k)")
+    start = missing_function("count_nll", fn, "count_nll(train, test, vocab, k)")
     if start is not None:
         return start
     for train, test, vocab, k in _nll_inputs():
@@ -346,9 +325,9 @@ def check_count_nll(fn: Callable | None) -> Feedback:
                          f"0) or a division by zero (a context never counted)")
         for candidate, message in mistakes:
             distinct = not math.isclose(candidate, expected, rel_tol=1e-3, abs_tol=1e-5)
-            if distinct and math.isclose(value, candidate, rel_tol=_RTOL, abs_tol=_ATOL):
+            if distinct and math.isclose(value, candidate, rel_tol=RTOL, abs_tol=ATOL):
                 return wrong(f"{where}: {message}")
-        if not math.isclose(value, expected, rel_tol=_RTOL, abs_tol=_ATOL):
+        if not math.isclose(value, expected, rel_tol=RTOL, abs_tol=ATOL):
             return wrong(f"{where}: the NLL is not right: expected {expected:.6g} nats per "
                          f"token, your answer = {value:.6g}")
     return right("`count_nll` gives the held-out NLL of the add-k bigram model, in nats per "

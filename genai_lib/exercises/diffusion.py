@@ -13,18 +13,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from genai_lib.exercises import Feedback, compare, right, wrong
-
-_RTOL, _ATOL = 1e-4, 1e-6  # loose enough for float32 answers, far tighter than any mistake
+from genai_lib.exercises import Feedback, diagnose, missing_function, right, same, wrong
 
 
-def _start(name: str, fn: Callable | None, signature: str) -> Feedback | None:
-    """A failing Feedback if the learner passed no function (None or not callable), else None."""
-    if fn is None:
-        return wrong(f"`{name}` is None: define a function {signature} and pass it in.")
-    if not callable(fn):
-        return wrong(f"`{name}` should be a function {signature}, got {type(fn).__name__}")
-    return None
+
 
 
 def _result(name: str, got) -> Tensor | Feedback:
@@ -38,21 +30,8 @@ def _result(name: str, got) -> Tensor | Feedback:
         return wrong(f"`{name}` should return a tensor of numbers, got {type(got).__name__}")
 
 
-def _same(a: Tensor, b: Tensor) -> bool:
-    """Whether two results agree (same shape, equal up to float32 rounding)."""
-    return a.shape == b.shape and torch.allclose(a, b, rtol=_RTOL, atol=_ATOL)
 
 
-def _diagnose(call: str, got: Tensor, expected: Tensor,
-              mistakes: list[tuple[Tensor, str]]) -> Feedback | None:
-    """A failing Feedback naming the first typical mistake `got` matches (only mistakes that
-    differ from the right answer on this input count), else compare's diagnosis; None if right."""
-    for candidate, message in mistakes:
-        distinct = not torch.allclose(candidate, expected, rtol=1e-3, atol=1e-5)
-        if distinct and _same(got, candidate):
-            return wrong(message)
-    verdict = compare(call, got, expected, rtol=_RTOL, atol=_ATOL)
-    return None if verdict.ok else verdict
 
 
 # --- 1. alpha_bar from betas ----------------------------------------------------------------
@@ -67,7 +46,7 @@ def _alpha_bar_inputs() -> list[Tensor]:
 
 def check_alpha_bar(fn: Callable | None) -> Feedback:
     """Check a learner's alpha_bar(betas): (T,) -> (T,), alpha_bar_t = prod_{s<=t} (1 - beta_s)."""
-    start = _start("alpha_bar", fn, "alpha_bar(betas)")
+    start = missing_function("alpha_bar", fn, "alpha_bar(betas)")
     if start is not None:
         return start
     for b in _alpha_bar_inputs():
@@ -109,7 +88,7 @@ def check_alpha_bar(fn: Callable | None) -> Feedback:
             (torch.cumprod(alpha.flip(0), 0).flip(0), "your product runs from step t to T: "
              "alpha_bar_t multiplies the steps 1..t, torch.cumprod(1 - betas, dim=0) (no flip)"),
         ]
-        verdict = _diagnose("alpha_bar(betas)", t, expected, mistakes)
+        verdict = diagnose("alpha_bar(betas)", t, expected, mistakes)
         if verdict is not None:
             return verdict
     return right("`alpha_bar` returns the running product prod_{s<=t} (1 - beta_s) on every "
@@ -137,7 +116,7 @@ _BROADCAST = ("alpha_bar_t has shape (B,) and x0 has shape (B, D): `alpha_bar_t 
 def check_q_sample(fn: Callable | None) -> Feedback:
     """Check fn(x0 (B, D), alpha_bar_t (B,), noise (B, D)) -> x_t (B, D), the closed form
     x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) noise."""
-    start = _start("q_sample", fn, "q_sample(x0, alpha_bar_t, noise)")
+    start = missing_function("q_sample", fn, "q_sample(x0, alpha_bar_t, noise)")
     if start is not None:
         return start
     for i, (x0, ab, noise) in enumerate(_q_inputs()):
@@ -162,7 +141,7 @@ def check_q_sample(fn: Callable | None) -> Feedback:
         expected = a.sqrt() * x0 + (1 - a).sqrt() * noise
         if again is not None:
             t2 = _result("q_sample", again)
-            if not isinstance(t2, Feedback) and t.shape == t2.shape and not _same(t, t2):
+            if not isinstance(t2, Feedback) and t.shape == t2.shape and not same(t, t2):
                 return wrong("the result changes from call to call with the same inputs: use the "
                              "`noise` passed in rather than drawing new noise (torch.randn_like)")
         mistakes = []
@@ -189,7 +168,7 @@ def check_q_sample(fn: Callable | None) -> Feedback:
             (x0 + (1 - a).sqrt() * noise, "x0 is not scaled: multiply it by sqrt(alpha_bar_t), "
              "so the signal fades as noise is added"),
         ]
-        verdict = _diagnose("q_sample(x0, alpha_bar_t, noise)", t, expected, mistakes)
+        verdict = diagnose("q_sample(x0, alpha_bar_t, noise)", t, expected, mistakes)
         if verdict is not None:
             return wrong(f"for {shapes}: {verdict.message}")
     return right("`q_sample` gives x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) noise, "
@@ -215,7 +194,7 @@ def reverse_mean_reference(x_t: Tensor, eps: Tensor, beta_t: float, alpha_bar_t:
 def check_reverse_mean(fn: Callable | None) -> Feedback:
     """Check fn(x_t (B, D), eps (B, D), beta_t, alpha_bar_t) -> mu (B, D), the mean of
     p(x_{t-1} | x_t) given the predicted noise eps."""
-    start = _start("reverse_mean", fn, "reverse_mean(x_t, eps, beta_t, alpha_bar_t)")
+    start = missing_function("reverse_mean", fn, "reverse_mean(x_t, eps, beta_t, alpha_bar_t)")
     if start is not None:
         return start
     for x, eps, beta, ab in _reverse_inputs():
@@ -262,7 +241,7 @@ def check_reverse_mean(fn: Callable | None) -> Feedback:
             ((x - coef * eps) / math.sqrt(beta), "you divided by sqrt(beta_t): divide by "
              "sqrt(alpha_t) = sqrt(1 - beta_t)"),
         ]
-        verdict = _diagnose("reverse_mean(x_t, eps, beta_t, alpha_bar_t)", t, expected, mistakes)
+        verdict = diagnose("reverse_mean(x_t, eps, beta_t, alpha_bar_t)", t, expected, mistakes)
         if verdict is not None:
             return wrong(f"{where}: {verdict.message}")
     return right("`reverse_mean` gives (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t) "
