@@ -218,10 +218,10 @@ CASES = [
     ("quality.balanced_labels n=2.5", lambda t: quality.balanced_labels(2.5),
      ValueError, r"n must be a positive integer, got 2.5"),
     # --- recipes, convnets --------------------------------------------------------------------
-    ("recipes.recipe unknown name", lambda t: recipes.recipe("mnist-diffusion"),
-     KeyError, r"unknown recipe 'mnist-diffusion'; the recipes are: digits-gan, digits-cgan, .*mnist-vae"),
+    ("recipes.recipe unknown name", lambda t: recipes.recipe("mnist-flow"),
+     KeyError, r"unknown recipe 'mnist-flow'; the recipes are: digits-gan, digits-cgan, .*mnist-vae"),
     ("recipes.load_data unknown dataset", lambda t: recipes.load_data("cifar10"),
-     ValueError, r"dataset must be 'digits' or 'mnist', got 'cifar10'"),
+     ValueError, r"dataset must be 'digits', 'mnist', 'digits-binary' or 'chorales', got 'cifar10'"),
     ("convnets.ConvDiscriminator two images per row",
      lambda t: convnets.ConvDiscriminator(4)(torch.zeros(3, 2 * 784)),
      ValueError, r"x must have shape \(B, 784\) \(flatten images first\), got \(3, 1568\)"),
