@@ -289,5 +289,5 @@ def test_count_nll_no_function():
 
 
 def test_messages_render():
-    assert repr(check_causal_mask(mask_solution)).startswith("✅")
-    assert check_count_nll(None)._repr_markdown_().startswith("❌")
+    assert repr(check_causal_mask(mask_solution)).startswith("✓")
+    assert check_count_nll(None)._repr_markdown_().startswith("✗")

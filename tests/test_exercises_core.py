@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from genai_lib.exercises import Feedback, call_for_number, check_function, compare
+from genai_lib.exercises import (
+    Feedback,
+    call_for_number,
+    check_function,
+    compare,
+    constant_factor,
+)
 
 
 def test_compare_names_shape_sign_factor_and_none():
@@ -26,3 +32,29 @@ def test_call_for_number():
     assert isinstance(none, Feedback) and "f(1) returned None" in none.message and "the value" in none.message
     boom = call_for_number(lambda x: 1 / 0, (1,), "f(1)", "it")
     assert isinstance(boom, Feedback) and "raised ZeroDivisionError" in boom.message
+
+
+def test_constant_factor_only_for_plausible_scale_mistakes():
+    # arrays: one shared ratio away from 1 is a scale mistake
+    assert constant_factor(np.array([2.0, 4.0]), np.array([1.0, 2.0])) == 2.0
+    assert constant_factor(np.array([1.0, 3.0]), np.array([1.0, 2.0])) is None  # not shared
+    # a single number: only whole factors and their inverses count
+    assert constant_factor(np.array(0.5), np.array(1.0)) == 0.5
+    assert constant_factor(np.array(1 / 64), np.array(1.0)) == 1 / 64
+    assert constant_factor(np.array(210.0), np.array(211.0)) is None  # 0.9953: a miscount
+    assert constant_factor(np.array(1.37), np.array(1.0)) is None
+    assert constant_factor(np.array(-0.0), np.array(1.0)) is None
+
+
+def test_compare_says_what_differs_when_it_is_not_a_scale():
+    miscount = compare("n", 210, 211).message
+    assert "constant factor" not in miscount and "expected 211" in miscount
+    zeros = compare("x", np.zeros(3), np.ones(3)).message
+    assert "all zeros" in zeros and "constant factor" not in zeros
+    assert "constant factor of 2" in compare("x", [2.0, 4.0], [1.0, 2.0]).message
+
+
+def test_feedback_marks_need_no_emoji_font():
+    shown = repr(Feedback(True, "ok")) + repr(Feedback(False, "no"))
+    shown += Feedback(False, "no")._repr_markdown_()
+    assert all(ord(ch) < 0x2700 or ch in "\u2713\u2717" for ch in shown)

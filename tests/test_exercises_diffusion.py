@@ -186,5 +186,5 @@ def test_reverse_mean_no_function():
 
 
 def test_messages_render():
-    assert repr(check_alpha_bar(alpha_bar)).startswith("✅")
-    assert check_q_sample(None)._repr_markdown_().startswith("❌")
+    assert repr(check_alpha_bar(alpha_bar)).startswith("✓")
+    assert check_q_sample(None)._repr_markdown_().startswith("✗")

@@ -13,6 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 
+# Marks from the basic text fonts (DejaVu, Liberation, system UI fonts), not emoji: they
+# render the same everywhere, with or without an emoji font installed.
+PASS, FAIL = "\u2713", "\u2717"  # ✓ and ✗
+
+
 @dataclass(frozen=True)
 class Feedback:
     """The verdict on an answer: `ok` and a message naming the mistake (or confirming)."""
@@ -24,10 +29,10 @@ class Feedback:
         return self.ok
 
     def __repr__(self) -> str:
-        return ("✅ " if self.ok else "❌ ") + self.message
+        return (PASS if self.ok else FAIL) + " " + self.message
 
     def _repr_markdown_(self) -> str:
-        return ("✅ **Correct.** " if self.ok else "❌ **Not yet.** ") + self.message
+        return (f"{PASS} **Correct.** " if self.ok else f"{FAIL} **Not yet.** ") + self.message
 
 
 def right(message: str = "Correct.") -> Feedback:
@@ -61,16 +66,36 @@ def compare(name: str, got, expected, rtol: float = 1e-5, atol: float = 1e-8) ->
     if np.any(e != 0) and np.allclose(g, -e, rtol=rtol, atol=atol):
         return wrong(f"`{name}` has the wrong sign everywhere: check the direction of the "
                      f"update or the sign of the gradient")
-    nz = np.abs(e) > atol
-    if nz.any():
-        ratio = g[nz] / e[nz]
-        if np.allclose(ratio, ratio.flat[0], rtol=1e-3) and not np.isclose(ratio.flat[0], 1):
-            return wrong(f"`{name}` is off by a constant factor of {ratio.flat[0]:.4g}: check "
-                         f"a missing or extra scale (a 1/N average, a factor 2, a learning rate)")
+    if np.all(g == 0):
+        return wrong(f"`{name}` is all zeros: check that you return the computed value, "
+                     f"not a freshly created zero array (or a value multiplied by 0)")
+    factor = constant_factor(g, e, atol)
+    if factor is not None:
+        return wrong(f"`{name}` is off by a constant factor of {factor:.4g}: check a missing "
+                     f"or extra scale (a 1/N average, a factor 2, a learning rate)")
     where = np.unravel_index(np.argmax(np.abs(g - e)), e.shape) if e.ndim else ()
     gv, ev = (g[where], e[where]) if e.ndim else (g, e)
     at = f" at index {tuple(int(i) for i in where)}" if e.ndim else ""
     return wrong(f"`{name}` is not right{at}: expected {float(ev):.6g}, your answer = {float(gv):.6g}")
+
+
+def constant_factor(got: np.ndarray, expected: np.ndarray, atol: float = 1e-8) -> float | None:
+    """The factor r with got = r * expected if that is a plausible scale mistake, else None.
+
+    For arrays, r must be the same for every non-zero entry (at least two) and not near 1.
+    For a single number every ratio is "constant", so only whole-number factors and their
+    inverses (2, 3, 1/N, 10, ...) count: a ratio of 0.9953 or 1.37 is a different mistake."""
+    nz = np.abs(expected) > atol
+    if not nz.any():
+        return None
+    ratio = got[nz] / expected[nz]
+    r = float(ratio.flat[0])
+    if not np.allclose(ratio, r, rtol=1e-3) or abs(r) < 1e-3 or abs(abs(r) - 1) < 0.02:
+        return None
+    if nz.sum() >= 2:
+        return r
+    whole = max(abs(r), 1 / abs(r))
+    return r if abs(whole - round(whole)) < 1e-3 * whole else None
 
 
 def check_function(name: str, fn: Callable, reference: Callable, inputs: list,
