@@ -110,7 +110,8 @@ def cpu_threads(threads: int | None = None) -> int:
 
 
 def setup(seed: int = 0, style: bool = True, threads: int | None = None) -> torch.device:
-    """Seed everything, set CPU threads, apply the plot style, print one line; returns the device."""
+    """Seed everything, set CPU threads, apply the plot style, print two short lines (the run's
+    settings, then the library versions); returns the device."""
     dev = device()
     seed_everything(seed)
     n_threads = cpu_threads(threads)
@@ -119,7 +120,7 @@ def setup(seed: int = 0, style: bool = True, threads: int | None = None) -> torc
 
         use_style()
     print(
-        f"device={dev.type} | profile={profile()} | seed={seed} | threads={n_threads} | "
+        f"device={dev.type} | profile={profile()} | seed={seed} | threads={n_threads}\n"
         f"python {platform.python_version()} | numpy {np.__version__} | "
         f"torch {torch.__version__}"
     )

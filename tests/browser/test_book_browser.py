@@ -11,7 +11,11 @@ failure, because the book must work offline. For each page the test checks:
 - every image loads (decoded, width > 0); every cell that calls plt.show() shows a figure;
 - math is typeset: every `.math` element holds a MathJax `mjx-container`, none is an error;
 - hidden solutions and hidden code open on click (sphinx-exercise dropdowns, togglebutton,
-  myst-nb `hide-input` details);
+  myst-nb `hide-input` details); a solution cell (one that asserts a `check_...` verdict)
+  shows neither its code nor its output before a click;
+- at the 1280-px window, no code block, printed output or display equation is wider than
+  its column (nothing scrolls sideways), and no text shows a raw `$` of unrendered math;
+- no character needs an emoji font (feedback marks are plain text symbols);
 - every <audio> has a source that the browser can load (duration > 0);
 - every animation (matplotlib's to_jshtml) shows a frame: its script ran in the static page;
 and saves a full-page screenshot to $GENAI_SCREENSHOTS (default _build/screenshots).
@@ -195,6 +199,53 @@ def check_hidden_content(page) -> list[str]:
     return problems
 
 
+def check_solutions_hidden(page) -> list[str]:
+    """A solution cell (its code asserts a `check_...` verdict, or calls one and is hidden)
+    shows neither its code nor its output before a click."""
+    shown = page.evaluate("""() => [...document.querySelectorAll('div.cell')].filter(c => {
+            const input = c.querySelector('.cell_input');
+            const code = input ? input.textContent : '';
+            const solution = /assert\\s+check_/.test(code)
+                || (/check_\\w+\\(/.test(code) && !input.checkVisibility());
+            return solution && [...c.querySelectorAll('.cell_input, .cell_output')]
+                .some(e => e.checkVisibility());
+        }).map(c => c.querySelector('.cell_input').textContent.trim().slice(0, 50))""")
+    return [f"solution visible before a click: {t!r}" for t in shown]
+
+
+def check_widths(page) -> list[str]:
+    """Code, printed output and display math fit their column; no raw `$` in the text."""
+    wide = page.evaluate("""() => {
+        const out = [];
+        for (const e of document.querySelectorAll('article pre, article div.math')) {
+            if (e.scrollWidth > e.clientWidth + 1) {
+                const what = e.matches('div.math') ? 'equation' : 'code or output';
+                out.push([what, e.scrollWidth, e.clientWidth,
+                          e.textContent.trim().split('\\n')[0].slice(0, 50)]);
+            }
+        }
+        return out;
+    }""")
+    raw = page.evaluate("""() => {
+        const walk = document.createTreeWalker(document.querySelector('article') || document.body,
+                                               NodeFilter.SHOW_TEXT);
+        const out = [];
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+            const p = n.parentElement;
+            if (p.closest('pre, code, script, style, mjx-container, .math, .cell_output'))
+                continue;
+            if (/\\$\\S/.test(n.textContent) && !/\\$\\d/.test(n.textContent))
+                out.push(n.textContent.trim().slice(0, 60));
+        }
+        return out;
+    }""")
+    emoji = page.evaluate("""() => [...new Set((document.body.innerText
+        .match(/[\\u{1F300}-\\u{1FAFF}\\u{2705}\\u{274C}\\u{2B50}]/gu) || []))]""")
+    return ([f"{what} wider than its column ({w} > {c} px): {t!r}" for what, w, c, t in wide]
+            + [f"unrendered math (a raw $): {t!r}" for t in raw]
+            + [f"needs an emoji font: {ch!r}" for ch in emoji])
+
+
 def check_audio(page) -> list[str]:
     """Every <audio> has a source the browser loads (metadata with a duration > 0)."""
     results = page.evaluate("""async () => Promise.all([...document.querySelectorAll('audio')]
@@ -247,6 +298,8 @@ def test_page_in_browser(path, server, browser):
         problems += check_links_and_images(page, base)
         problems += check_audio(page)
         problems += check_animations(page)
+        problems += check_solutions_hidden(page)
+        problems += check_widths(page)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / (path.replace("/", "__").removesuffix(".html") + ".png")),
                         full_page=True)
