@@ -217,10 +217,13 @@ def check_widths(page) -> list[str]:
     """Code, printed output and display math fit their column; no raw `$` in the text."""
     wide = page.evaluate("""() => {
         const out = [];
+        // a display equation's box clips (overflow hidden): measure the typeset math itself
         for (const e of document.querySelectorAll('article pre, article div.math')) {
-            if (e.scrollWidth > e.clientWidth + 1) {
+            const m = e.querySelector('mjx-math');
+            const width = m ? Math.ceil(m.getBoundingClientRect().width) : e.scrollWidth;
+            if (width > e.clientWidth + 1) {
                 const what = e.matches('div.math') ? 'equation' : 'code or output';
-                out.push([what, e.scrollWidth, e.clientWidth,
+                out.push([what, width, e.clientWidth,
                           e.textContent.trim().split('\\n')[0].slice(0, 50)]);
             }
         }
