@@ -76,3 +76,76 @@ def test_memorising_generator():
     noisy = x_train + 1.0 * rng.normal(size=x_train.shape)
     assert "too large" in ex.check_memorising_generator(noisy, x_train, x_hold).message
     assert not ex.check_memorising_generator(copies, x_train, x_hold, noticed_by="utility")
+
+
+def test_newsvendor_near_misses():
+    s, over, under = ex.newsvendor_exercise()
+    assert "median" in ex.check_newsvendor_order(np.median(s)).message
+    for level in (0.74, 0.76, 0.8):                                   # wrong levels
+        assert not ex.check_newsvendor_order(np.quantile(s, level))
+    assert "which quantile" in ex.check_newsvendor_order(np.quantile(s, 0.76)).message
+    for method in ("linear", "inverted_cdf", "higher", "hazen"):       # any quantile rule
+        assert ex.check_newsvendor_order(np.quantile(s, 0.75, method=method))
+    assert ex.check_newsvendor_order(122.5)                            # a fine grid search
+    assert "percent" in ex.check_newsvendor_order(np.percentile(s, 0.75)).message
+    assert "one number" in ex.check_newsvendor_order(np.ones(3)).message
+
+
+def test_interval_swapped_and_axis():
+    swapped = lambda s, lv: tuple(np.quantile(s, [(1 + lv) / 2, (1 - lv) / 2], axis=1))  # noqa: E731
+    assert "swapped" in ex.check_interval(swapped).message
+    axis0 = lambda s, lv: tuple(np.quantile(s, [(1 - lv) / 2, (1 + lv) / 2], axis=0))  # noqa: E731
+    assert "axis=1" in ex.check_interval(axis0).message
+    percent = lambda s, lv: tuple(np.quantile(s, [(100 - 100 * lv) / 2 / 100, (1 + lv) / 2], axis=1))  # noqa: E731
+    assert ex.check_interval(percent)                                # same numbers: fine
+
+
+def test_balanced_accuracy_mistakes():
+    recall_1 = lambda y, p: np.mean(p[y == 1] == 1)  # noqa: E731
+    assert "class 1 only" in ex.check_balanced_accuracy(recall_1).message
+    by_pred = lambda y, p: np.mean([np.mean(p[y == k] == k) for k in np.unique(p)])  # noqa: E731
+    assert "y_pred" in ex.check_balanced_accuracy(by_pred).message
+    from sklearn.metrics import precision_score
+    macro_p = lambda y, p: np.mean(precision_score(y, p, average=None, zero_division=0))  # noqa: E731
+    assert "precision" in ex.check_balanced_accuracy(macro_p).message
+    assert not ex.check_balanced_accuracy(None)
+
+
+def test_dcr_mean():
+    mean = lambda q, r: np.sqrt(((q[:, None] - r[None]) ** 2).sum(-1)).mean(1)  # noqa: E731
+    assert "mean distance" in ex.check_dcr(mean).message
+
+
+def test_both_short_count():
+    count = lambda s, o: np.sum((s > o).all(axis=1))  # noqa: E731
+    fb = ex.check_both_short(count)
+    assert not fb and "count" in fb.message
+
+
+def test_threshold_predictions_reference():
+    from sklearn.linear_model import LogisticRegression
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1500, 3))
+    y = (x[:, 0] + rng.normal(scale=1.5, size=1500) > 2.6).astype(int)   # about 6 % positives
+    x_tr, y_tr, x_te, y_te = x[:1000], y[:1000], x[1000:], y[1000:]
+    ref = (x_tr, y_tr, x_te)
+    prob = LogisticRegression(max_iter=2000).fit(x_tr, y_tr).predict_proba(x_te)[:, 1]
+    ok = (prob > y_tr.mean()).astype(int)
+    assert ex.check_threshold_predictions(ok, y_te, baseline=0.5, reference=ref)
+    rev = (prob < y_tr.mean()).astype(int)
+    assert "reversed" in ex.check_threshold_predictions(rev, y_te, 0.5, reference=ref).message
+    other = (prob > 0.2).astype(int)                # a different threshold can still beat 0.5
+    fb = ex.check_threshold_predictions(other, y_te, baseline=0.5, reference=ref)
+    assert not fb and "differ" in fb.message
+    if not np.array_equal(prob > y_te.mean(), prob > y_tr.mean()):
+        test_share = (prob > y_te.mean()).astype(int)
+        fb = ex.check_threshold_predictions(test_share, y_te, 0.5, reference=ref)
+        assert not fb and "test" in fb.message
+
+
+def test_memorising_generator_needs_answer():
+    rng = np.random.default_rng(1)
+    x_train, x_hold = rng.normal(size=(200, 5)), rng.normal(size=(100, 5))
+    copies = x_train + 0.01 * rng.normal(size=x_train.shape)
+    fb = ex.check_memorising_generator(copies, x_train, x_hold)
+    assert not fb and "noticed_by" in fb.message

@@ -29,10 +29,18 @@ def check_newsvendor_order(answer) -> Feedback:
         return wrong(f"`order` should be one number, got {np.shape(answer)}")
     cost = lambda o: float(np.mean(over * np.maximum(o - s, 0) + under * np.maximum(s - o, 0)))  # noqa: E731
     best = float(np.quantile(s, under / (under + over)))
-    if abs(cost(q) - cost(best)) <= 1e-3 * cost(best):
+    tau = under / (under + over)
+    # any order between neighbouring order statistics of the tau-quantile is optimal (and
+    # every np.quantile method lands there); a grid search with a fine step does too
+    lo_q, hi_q = np.quantile(s, [tau - 0.003, tau + 0.003])
+    if lo_q <= q <= hi_q:
         return right(f"order {q:.2f}: the {under / (under + over):.0%} quantile of the scenarios, "
                      f"expected cost {cost(q):.2f}.")
-    hints = [(s.mean(), "the mean of the scenarios (a point forecast): it ignores that a "
+    hints = [(np.quantile(s, tau / 100), "the quantile at under / (under + over) / 100: "
+                                          "np.percentile takes percent, np.quantile a share"),
+             (np.percentile(s, tau), "np.percentile at under / (under + over): np.percentile "
+                                     "takes percent (75, not 0.75); np.quantile takes a share"),
+             (s.mean(), "the mean of the scenarios (a point forecast): it ignores that a "
                         "shortage costs more than a leftover"),
              (np.median(s), "the median: that is optimal only when both costs are equal"),
              (np.quantile(s, over / (under + over)), "the over / (over + under) quantile: the "
@@ -41,6 +49,10 @@ def check_newsvendor_order(answer) -> Feedback:
         if abs(q - value) <= 0.01 * max(abs(value), 1):
             return wrong(f"order {q:.2f} is {why}. Expected cost {cost(q):.2f} vs "
                          f"{cost(best):.2f} at the best order.")
+    if cost(q) <= 1.01 * cost(best):
+        return wrong(f"order {q:.2f} is close (expected cost {cost(q):.2f} vs {cost(best):.2f}) "
+                     f"but not the best order: which quantile level did you use? It should be "
+                     f"under / (under + over) = {tau:.2f}")
     return wrong(f"order {q:.2f} has expected cost {cost(q):.2f}, but a better order reaches "
                  f"{cost(best):.2f}: use the quantile at under / (under + over)")
 
@@ -71,6 +83,9 @@ def check_interval(fn: Callable) -> Feedback:
                 np.allclose(hi, np.quantile(samples, level, axis=1), rtol=1e-3):
             return wrong(f"for level {level} the bounds are the {1 - level:.3g} / {level:.3g} "
                          f"quantiles: a central interval leaves (1 - level) / 2 in each tail")
+        if np.allclose(lo, ehi, rtol=1e-3) and np.allclose(hi, elo, rtol=1e-3):
+            return wrong(f"for level {level} lower and upper are swapped: return "
+                         f"(lower, upper), the (1 - level)/2 quantile first")
         for name, g, e in (("lower", lo, elo), ("upper", hi, ehi)):
             verdict = compare(name, g, e, rtol=1e-3, atol=1e-6)
             if not verdict:
@@ -80,7 +95,7 @@ def check_interval(fn: Callable) -> Feedback:
 
 def check_balanced_accuracy(fn: Callable) -> Feedback:
     """`fn(y_true (N,), y_pred (N,)) -> float`: the mean of the per-class recalls."""
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, precision_score
 
     if not callable(fn):
         return wrong(f"`balanced_accuracy` should be a function, got {type(fn).__name__}")
@@ -91,14 +106,31 @@ def check_balanced_accuracy(fn: Callable) -> Feedback:
         try:
             got = float(fn(yt, yp))
         except Exception as err:  # the learner's code failed
-            return wrong(f"`balanced_accuracy` raised {type(err).__name__}: {err} on y_true={yt}")
+            return wrong(f"`balanced_accuracy` raised {type(err).__name__}: {err} on "
+                         f"y_true={yt.tolist()}, y_pred={yp.tolist()}")
         expected = balanced_accuracy_score(yt, yp)
         if np.isclose(got, expected):
             continue
-        if np.isclose(got, accuracy_score(yt, yp)):
-            return wrong(f"you computed plain accuracy ({got:.3f}); balanced accuracy averages "
-                         f"the recall of each class ({expected:.3f}) so the rare class counts as "
-                         f"much as the common one")
+        recall_1 = float(np.mean(yp[yt == 1] == 1))
+        by_pred = float(np.mean([np.mean(yp[yt == k] == k) for k in np.unique(yp)]))
+        macro_precision = float(np.mean(precision_score(yt, yp, average=None,
+                                                        zero_division=0)))
+        mistakes = [
+            (accuracy_score(yt, yp), f"you computed plain accuracy ({got:.3f}); balanced "
+             f"accuracy averages the recall of each class ({expected:.3f}) so the rare class "
+             f"counts as much as the common one"),
+            (recall_1, f"{got:.3f} is the recall of class 1 only; average it with the recall "
+             f"of class 0 ({expected:.3f})"),
+            (macro_precision, f"{got:.3f} averages the precision of each class (the share of "
+             f"*predictions* of k that are right); balanced accuracy averages the recall, "
+             f"the share of *members* of k predicted as k ({expected:.3f})"),
+            (by_pred, f"{got:.3f} loops over the classes found in y_pred; loop over the "
+             f"classes of y_true (np.unique(y_true)), so a class nobody predicts counts as a "
+             f"recall of 0 ({expected:.3f})"),
+        ]
+        for value, message in mistakes:
+            if not np.isclose(value, expected) and np.isclose(got, value):
+                return wrong(message)
         return wrong(f"on y_true={yt.tolist()}, y_pred={yp.tolist()}: expected {expected:.4f}, "
                      f"your answer = {got:.4f}")
     return right("balanced accuracy = mean of per-class recalls, on all test inputs.")
@@ -157,6 +189,9 @@ def check_both_short(fn: Callable) -> Feedback:
         if np.isclose(got, float(np.mean(short.any(axis=1)))):
             return wrong(f"{got:.3f} is the share where *at least one* store is short; the "
                          f"question is both at once")
+        if np.isclose(got, expected * len(s)):
+            return wrong(f"{got:.0f} is a count of the scenarios in which both are short: divide "
+                         f"by the number of scenarios to get a share")
         if np.isclose(got, 1 - expected):
             return wrong(f"{got:.3f} is one minus the answer: count scenarios where demand exceeds "
                          f"the order in both stores")
@@ -199,9 +234,12 @@ def check_subgroup_coverage(fn: Callable) -> Feedback:
                  f"{got[0]:.4f} and {got[1]:.4f}")
 
 
-def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float = 0.05) -> Feedback:
+def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float = 0.05,
+                                reference: tuple | None = None) -> Feedback:
     """Predictions (N,) of 0/1 from a lowered threshold: their balanced accuracy on y_true (N,)
-    must beat `baseline` (the model at threshold 0.5) by `margin`."""
+    must beat `baseline` (the model at threshold 0.5) by `margin`. With `reference` =
+    (x_train, y_train, x_test), the checker refits LogisticRegression(max_iter=2000) on the
+    training rows and the predictions must be its probabilities > y_train.mean()."""
     from sklearn.metrics import balanced_accuracy_score
 
     if y_pred is None:
@@ -218,6 +256,35 @@ def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float =
         return wrong("nobody is predicted heavy: that is what threshold 0.5 does; lower it to "
                      "the heavy users' share in the training data")
     ba = balanced_accuracy_score(y, p)
+    if reference is not None:
+        from sklearn.linear_model import LogisticRegression
+
+        x_tr, y_tr, x_te = reference
+        y_tr = np.asarray(y_tr).ravel()
+        prob = LogisticRegression(max_iter=2000).fit(x_tr, y_tr).predict_proba(x_te)[:, 1]
+        share = float(y_tr.mean())
+        expected = (prob > share).astype(int)
+        if np.mean(p != expected) <= 0.001:   # a tie or two at the threshold
+            return right(f"balanced accuracy {ba:.3f} vs {baseline:.3f} at threshold 0.5: "
+                         f"moving the threshold does what rebalancing did.")
+        mistakes = [
+            (prob < share, "the comparison is reversed: predict heavy where the probability "
+                           "is *above* the threshold"),
+            (prob > y.mean(), "the threshold is the share of heavy users in the *test* data: "
+                              "use the training share, y_train.mean() (the test labels are "
+                              "unknown when you deploy)"),
+            (prob > round(share, 2), f"the threshold is rounded ({round(share, 2)}): use "
+                                     f"y_train.mean() = {share:.4f} itself"),
+            (prob > 0.5, "this is the threshold 0.5 of the untouched model"),
+        ]
+        for candidate, message in mistakes:
+            candidate = candidate.astype(int)
+            if np.any(candidate != expected) and np.mean(p != candidate) <= 0.001:
+                return wrong(message)
+        return wrong(f"{int(np.sum(p != expected))} of {len(p)} predictions differ from "
+                     f"`LogisticRegression(max_iter=2000)` fitted on (x_train, y_train) with "
+                     f"threshold y_train.mean() = {share:.4f} (balanced accuracy {ba:.3f}): "
+                     f"check the model, its training data and the threshold")
     if p.mean() > 0.9:
         return wrong(f"almost everyone ({p.mean():.0%}) is predicted heavy: the threshold is "
                      f"too low (or the comparison is reversed)")
@@ -246,8 +313,11 @@ def check_memorising_generator(synthetic, x_train, x_holdout, noticed_by: str | 
     if share < 0.9:
         return wrong(f"only {share:.0%} of the rows are near-copies: the noise is too large (use "
                      f"0.01 * randn) or the rows do not come from x_train")
-    if noticed_by is not None and str(noticed_by).strip().lower() != "privacy":
+    if noticed_by is None:
+        return wrong(f"the rows are right ({share:.0%} are near-copies), but `noticed_by` is "
+                     f"None: answer \"utility\" or \"privacy\"")
+    if str(noticed_by).strip().lower() != "privacy":
         return wrong(f"{noticed_by!r}: utility (TSTR) looks perfect for copies of the training "
                      f"data; which test compares distances to training records?")
-    return right(f"{share:.0%} of the rows are near-copies of training records"
-                 + ("; and only the privacy test notices." if noticed_by is not None else "."))
+    return right(f"{share:.0%} of the rows are near-copies of training records; and only the "
+                 f"privacy test notices.")
