@@ -306,9 +306,40 @@ def shuffled_notes(melodies: np.ndarray, n: int, length: int = 16, seed: int = 0
     return out
 
 
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(pitch: int) -> str:
+    """The scientific name of a MIDI pitch: 60 -> 'C4' (middle C), 69 -> 'A4', 61 -> 'C#4'."""
+    pitch = int(pitch)
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def _note_axis(axis) -> None:
+    """Ticks of a pitch axis at whole MIDI pitches, labelled with note names (C4, E4, G4, ...):
+    every white key when the view spans at most 14 semitones, else the C, E and G of each
+    octave. A locator, not fixed ticks, so that axes shared between several rolls stay right."""
+    from matplotlib.ticker import FuncFormatter, Locator
+
+    class NoteLocator(Locator):
+        def __call__(self):
+            return self.tick_values(*self.axis.get_view_interval())
+
+        def tick_values(self, vmin, vmax):
+            lo, hi = sorted((vmin, vmax))
+            pitches = np.arange(np.ceil(lo), np.floor(hi) + 1).astype(int)
+            keep = C_MAJOR if hi - lo <= 14 else (0, 4, 7)
+            ticks = [p for p in pitches if p % 12 in keep]
+            return np.asarray(ticks, dtype=float)
+
+    axis.set_major_locator(NoteLocator())
+    axis.set_major_formatter(FuncFormatter(lambda p, _: note_name(int(round(p)))))
+
+
 def piano_roll(melody: np.ndarray, ax=None, title: str = "Piano roll", steps_per_quarter: int = 2,
                color: str = "#0072B2"):
-    """Draw a melody (T,) as a piano roll (time in beats vs pitch); returns the axes."""
+    """Draw a melody (T,) as a piano roll (time in beats vs pitch, the pitch axis labelled with
+    note names such as C4 and E4); returns the axes."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -317,7 +348,8 @@ def piano_roll(melody: np.ndarray, ax=None, title: str = "Piano roll", steps_per
     for pitch, start, n in notes(melody):
         ax.broken_barh([(start / spq, n / spq)], (pitch - 0.4, 0.8), facecolors=color)
     ax.set_xlim(0, len(np.asarray(melody).reshape(-1)) / spq)
+    _note_axis(ax.yaxis)
     ax.set_title(title)
     ax.set_xlabel("time (beats)")
-    ax.set_ylabel("MIDI pitch")
+    ax.set_ylabel("pitch")
     return ax

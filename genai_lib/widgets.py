@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .plot import PALETTE, grid_2d, labels
 
@@ -81,6 +82,27 @@ def _assemble(sliders: list[W.Widget], draw: Callable[[], tuple[Figure, str]],
     return Playground([W.VBox(sliders), readout, image], redraw=redraw, static=static)
 
 
+def _panel_grid(n: int, ncols: int = 2, height: float = 3.6
+                ) -> tuple[Figure, list[Axes]]:
+    """n panels in rows of at most two, about 9 inches wide; unused slots are removed."""
+    if n < 1:
+        raise ValueError(f"need at least one panel, got {n}")
+    ncols = max(1, min(int(ncols), 2, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, height * nrows),
+                             squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.remove()
+    return fig, list(axes.flat[:n])
+
+
+def _legend_below(fig: Figure, handles: list, ncol: int) -> None:
+    """A figure legend centred under the panels, off the data."""
+    fig.tight_layout()
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=ncol, frameon=False)
+
+
 # --- a neuron as a linear classifier -------------------------------------------------------
 
 def _check_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,22 +154,25 @@ def _limits(x: np.ndarray, margin: float = 0.5) -> tuple[tuple[float, float], tu
 
 def neuron_playground_static(x: np.ndarray, y: np.ndarray,
                              settings: Sequence[tuple[float, float, float]] | None = None,
-                             ncols: int = 3) -> Figure:
-    """A grid of decision lines, one panel per (w1, w2, b) setting, over points x: (N, 2)."""
+                             ncols: int = 2) -> Figure:
+    """A grid of decision lines, one panel per (w1, w2, b) setting, over points x: (N, 2).
+
+    Panels come in rows of `ncols`, at most two (wider rows would not fit the book's
+    column); the class colours and a legend under the panels are the same for every panel.
+    """
     x, y = _check_points(x, y)
     settings = list(settings or [(1, 0, 0), (0, 1, 0), (1, 1, 0), (1, 1, -1), (-1, 1, 0),
                                  (2, 1, 0.5)])
     if not settings or any(len(s) != 3 for s in settings):
         raise ValueError(f"settings must be a list of (w1, w2, b) triples, got {settings!r}")
-    nrows = int(np.ceil(len(settings) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows), squeeze=False)
+    fig, axes = _panel_grid(len(settings), ncols, height=3.6)
     xlim, ylim = _limits(x)
-    for ax, (w1, w2, b) in zip(axes.flat, settings):
+    for ax, (w1, w2, b) in zip(axes, settings):
         _draw_neuron(ax, x, y, (w1, w2), b, xlim, ylim)
-    for ax in axes.flat[len(settings):]:
-        ax.axis("off")
-    fig.suptitle("A neuron's decision line w1*x1 + w2*x2 + b = 0 for several settings")
-    fig.tight_layout()
+    fig.suptitle("A neuron's decision line w1*x1 + w2*x2 + b = 0\nfor several settings")
+    handles, _ = axes[0].get_legend_handles_labels()
+    line = Line2D([], [], color="black", linewidth=1.5, label="decision line")
+    _legend_below(fig, [*handles, line], ncol=3)
     return fig
 
 
@@ -197,12 +222,15 @@ def gradient_descent_path(grad: Callable[[np.ndarray], np.ndarray], start: Seque
 
 
 def _draw_descent(ax: Axes, f: Callable[[np.ndarray], np.ndarray], path: np.ndarray,
-                  xlim: tuple[float, float], ylim: tuple[float, float], lr: float) -> float:
+                  xlim: tuple[float, float], ylim: tuple[float, float], lr: float,
+                  color: str = PALETTE[5]) -> float:
     """Contours of f: (M, 2) -> (M,) with the descent path on top; returns f at the end."""
     xx, yy, pts = grid_2d(xlim, ylim, 120)
     zz = np.asarray(f(pts), dtype=float).reshape(xx.shape)
-    ax.contour(xx, yy, zz, levels=20, cmap="viridis", linewidths=0.8)
-    ax.plot(path[:, 0], path[:, 1], "-o", color=PALETTE[5], markersize=3, linewidth=1.2)
+    ax.contour(xx, yy, zz, levels=20, colors="grey", linewidths=0.7)
+    ax.grid(False)
+    ax.plot(path[:, 0], path[:, 1], "-o", color=color, markersize=3, linewidth=1.2,
+            label=f"lr={lr:g}")
     ax.plot(*path[0], "s", color="black", markersize=6, label="start")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
@@ -217,13 +245,23 @@ def gradient_descent_playground_static(f: Callable[[np.ndarray], np.ndarray],
                                        lrs: Sequence[float] = (0.01, 0.1, 0.5),
                                        steps: int = 30, xlim: tuple[float, float] = (-3, 3),
                                        ylim: tuple[float, float] = (-3, 3)) -> Figure:
-    """One panel per learning rate: the descent path from `start` on f's contours."""
-    fig, axes = plt.subplots(1, len(lrs), figsize=(3.4 * len(lrs), 3.3), squeeze=False)
-    for ax, lr in zip(axes.flat, lrs):
-        _draw_descent(ax, f, gradient_descent_path(grad, start, lr, steps), xlim, ylim, lr)
+    """One panel per learning rate: the descent path from `start` on f's contours.
+
+    Panels come in rows of at most two; the i-th learning rate is drawn in PALETTE[i] in
+    every panel and in the legend under the panels (so small, medium and large rates get
+    the colours the book's own learning-rate figures use).
+    """
+    lrs = list(lrs)
+    fig, axes = _panel_grid(len(lrs), 2, height=3.6)
+    for i, (ax, lr) in enumerate(zip(axes, lrs)):
+        path = gradient_descent_path(grad, start, lr, steps)
+        _draw_descent(ax, f, path, xlim, ylim, lr, color=PALETTE[i % len(PALETTE)])
     where = ", ".join(f"{float(v):.2g}" for v in start)
     fig.suptitle(f"Gradient descent from ({where}) at several learning rates")
-    fig.tight_layout()
+    handles = [ax.get_legend_handles_labels()[0][0] for ax in axes]
+    start_mark = Line2D([], [], marker="s", color="black", linestyle="none",
+                        markersize=6, label="start")
+    _legend_below(fig, [*handles, start_mark], ncol=min(len(handles) + 1, 4))
     return fig
 
 
@@ -269,23 +307,40 @@ def decode_image(decode: Callable[[torch.Tensor], torch.Tensor], z: Sequence[flo
 def latent_playground_static(decode: Callable[[torch.Tensor], torch.Tensor], latent_dim: int,
                              image_shape: tuple[int, int] = (8, 8), dims: Sequence[int] | None = None,
                              values: Sequence[float] = (-2, -1, 0, 1, 2)) -> Figure:
-    """Rows: one latent dimension swept over `values` (others 0); each cell a decoded image."""
+    """Rows: one latent dimension swept over `values` (others 0); each cell a decoded image.
+
+    One panel: the decoded images are tiled into a single picture (one grey scale for all,
+    thin pale-blue gaps between them), the rows labelled by the latent coordinate swept and
+    the columns by its value, so the figure stays readable at the width of the book's column.
+    """
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
     dims = list(dims if dims is not None else range(min(latent_dim, 4)))
     if any(not 0 <= d < latent_dim for d in dims):
         raise ValueError(f"dims must lie in [0, {latent_dim}), got {dims}")
-    fig, axes = plt.subplots(len(dims), len(values), squeeze=False,
-                             figsize=(1.2 * len(values) + 0.6, 1.55 * len(dims) + 0.8))
-    for row, d in zip(axes, dims):
-        for ax, v in zip(row, values):
+    values = list(values)
+    h, w = image_shape
+    gap = max(1, h // 8)
+    rows, cols = len(dims), len(values)
+    mosaic = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
+    for r, d in enumerate(dims):
+        for c, v in enumerate(values):
             z = np.zeros(latent_dim)
             z[d] = v
-            ax.imshow(decode_image(decode, z, image_shape), cmap="gray_r")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_title(f"$z_{{{d}}}$={v:g}", fontsize=8)
-    fig.suptitle("Decoded images along each latent axis (other coordinates 0)")
+            top, left = r * (h + gap), c * (w + gap)
+            mosaic[top:top + h, left:left + w] = decode_image(decode, z, image_shape)
+    fig, ax = plt.subplots(figsize=(1.0 * cols + 1.6, 1.0 * rows + 1.3))
+    cmap = plt.get_cmap("gray_r").copy()
+    cmap.set_bad("#cfe2f3")  # the gaps between images
+    ax.imshow(mosaic, cmap=cmap)
+    ax.grid(False)
+    ax.set_xticks([c * (w + gap) + (w - 1) / 2 for c in range(cols)],
+                  labels=[f"{v:g}" for v in values])
+    ax.set_yticks([r * (h + gap) + (h - 1) / 2 for r in range(rows)],
+                  labels=[f"$z_{{{d}}}$" for d in dims])
+    ax.tick_params(length=0)
+    labels(ax, "Decoded images along each latent axis\n(other coordinates 0)",
+           "value of the swept coordinate", "coordinate swept")
     fig.tight_layout()
     return fig
 

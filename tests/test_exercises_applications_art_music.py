@@ -80,19 +80,55 @@ def test_busyness():
     imgs = [art_mod.render(art_mod.cppn(seed=1, weight_std=s), resolution=48) for s in stds]
     corr = [art_mod.neighbour_correlation(i) for i in imgs]
     ratio = [art_mod.compression_ratio(i) for i in imgs]
-    assert ex.check_busyness(stds, corr, ratio)
-    assert not ex.check_busyness(stds, ratio, corr)          # the two lists swapped
-    assert "fall" in ex.check_busyness(stds, corr[::-1], ratio).message
-    assert "increasing order" in ex.check_busyness(stds[::-1], corr, ratio).message
-    assert not ex.check_busyness(stds, None, ratio)
+    assert ex.check_busyness(stds, corr, ratio, imgs)
+    assert ex.check_busyness(stds, np.round(corr, 3), np.round(ratio, 3), imgs)  # rounded
+    fb = ex.check_busyness(stds, ratio, corr, imgs)          # the two lists swapped
+    assert not fb and "swapped" in fb.message
+    fb = ex.check_busyness(stds, corr[::-1], ratio, imgs)    # in the wrong order
+    assert not fb and "`correlations[0]`" in fb.message
+    assert "increasing order" in ex.check_busyness(stds[::-1], corr, ratio, imgs).message
+    assert not ex.check_busyness(stds, None, ratio, imgs)
+    # made-up numbers that fall and rise as they should, but measure nothing
+    fb = ex.check_busyness(stds, [0.99, 0.6, 0.2], [0.1, 0.5, 0.9], imgs)
+    assert not fb and "guessed" in fb.message
+    fb = ex.check_busyness(stds, [0.99, 0.6, 0.2], [0.1, 0.5, 0.9])   # no pictures at all
+    assert not fb and "`pictures` is None" in fb.message
+    # honest measurements of one picture repeated: nothing falls
+    same = [imgs[0]] * 3
+    fb = ex.check_busyness(stds, [corr[0]] * 3, [ratio[0]] * 3, same)
+    assert not fb and "should fall" in fb.message
+
+
+def _sweep(logits, real, temps):
+    return {f"T = {t}": music.compare(real, music.from_scores(logits, 4, temperature=t))
+            for t in temps}
 
 
 def test_temperature_sweep():
-    cold = {"notes / window": 6.0, "interval TV": 0.2}
-    warm = {"notes / window": 8.0, "interval TV": 0.3}
-    hot = {"notes / window": 11.0, "interval TV": 0.5}
-    assert ex.check_temperature_sweep({"T = 0": cold, "T = 0.5": warm, "T = 1": hot})
-    fb = ex.check_temperature_sweep({"T = 1": hot, "T = 0.5": warm, "T = 0": cold})
+    rng = np.random.default_rng(0)
+    k = music.HIGH - music.LOW + 2
+    # a decoder that prefers stepwise C-major lines: peaked scores on a few classes
+    logits = rng.normal(size=(400, 4 * k))
+    logits.reshape(400, 4, k)[:, :, [4, 6, 8]] += 4.0       # C4, D4, E4
+    real = np.array([[60, 60, 62, 64], [64, 62, 60, 60], [62, 62, 64, 64]])
+    rows = _sweep(logits, real, (0, 0.5, 1.0))
+    assert ex.check_temperature_sweep(rows, logits, real, length=4)
+    fb = ex.check_temperature_sweep(dict(reversed(rows.items())), logits, real, length=4)
     assert not fb and "from cold (0) to hot (1)" in fb.message
-    assert "at least 3" in ex.check_temperature_sweep({"T = 0": cold}).message
+    assert "at least 3" in ex.check_temperature_sweep({"T = 0": rows["T = 0"]}).message
     assert not ex.check_temperature_sweep(None)
+    # made-up numbers, rising as they should, but not measured
+    cold = {"notes / window": 2.0, "interval TV": 0.2, "pitch-class TV": 0.1, "in key": 1.0}
+    warm = {"notes / window": 2.5, "interval TV": 0.3, "pitch-class TV": 0.1, "in key": 1.0}
+    hot = {"notes / window": 3.0, "interval TV": 0.5, "pitch-class TV": 0.1, "in key": 0.9}
+    made_up = {"T = 0": cold, "T = 0.5": warm, "T = 1": hot}
+    fb = ex.check_temperature_sweep(made_up, logits, real, length=4)
+    assert not fb and "row 'T = 0'" in fb.message
+    fb = ex.check_temperature_sweep(made_up)                  # nothing to measure against
+    assert not fb and "check_temperature_sweep(rows, logits, test_windows)" in fb.message
+    # every row decoded at T = 0: labelled as a sweep, but not one
+    frozen = {key: rows["T = 0"] for key in rows}
+    fb = ex.check_temperature_sweep(frozen, logits, real, length=4)
+    assert not fb and "row 'T = 0.5'" in fb.message
+    fb = ex.check_temperature_sweep({"cold": cold, "warm": warm, "hot": hot}, logits, real, 4)
+    assert not fb and "name each row" in fb.message

@@ -39,12 +39,57 @@ def test_parameter_count_right_and_typical_mistakes():
     assert "off by +1" in check_parameter_count(17227).message
     assert "None" in check_parameter_count(None).message
     assert "integer" in check_parameter_count("many").message
+    assert "whole number" in check_parameter_count(17226.7).message  # int() would truncate
+    assert not check_parameter_count(17226.7)
+    assert check_parameter_count(17226.0)
+    assert "bool" in check_parameter_count(True).message
+    both = 17226 + 64 + 128 + 64
+    assert "inputs *and*" in check_parameter_count(both).message
     assert not check_parameter_count(None)
 
 
 def test_digit_module_reference_passes():
     verdict = check_digit_module(TinyCNN())
-    assert verdict and "1,898" in verdict.message
+    assert verdict and "1,898" in verdict.message and "`TinyCNN`" in verdict.message
+
+
+def test_digit_module_does_not_modify_the_model():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 10))
+    model.train()
+    before = model[1].running_mean.clone()
+    assert check_digit_module(model)
+    assert model.training and torch.equal(model[1].running_mean, before)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_digit_module_without_convolution_is_not_a_cnn():
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(64, 20), nn.ReLU(), nn.Linear(20, 10))
+    verdict = check_digit_module(mlp)
+    assert not verdict and "not a CNN" in verdict.message and "nn.Conv2d" in verdict.message
+
+    class Functional(nn.Module):  # a convolution through F.conv2d counts too
+        def __init__(self):
+            super().__init__()
+            self.kernel = nn.Parameter(torch.randn(4, 1, 3, 3))
+            self.out = nn.Linear(4 * 4 * 4, 10)
+
+        def forward(self, x):
+            x = torch.relu(F.conv2d(x, self.kernel, padding=1))
+            return self.out(F.max_pool2d(x, 2).flatten(1))
+
+    assert check_digit_module(Functional())
+
+    class Unused(nn.Module):  # a Conv2d defined but never called
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+            self.out = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.out(x.flatten(1))
+
+    assert "not a CNN" in check_digit_module(Unused()).message
 
 
 def test_digit_module_mistakes():
@@ -61,7 +106,8 @@ def test_digit_module_mistakes():
     msg = check_digit_module(NoFlatten()).message
     assert "(7, 16, 2, 2)" in msg or "(1, 16, 2, 2)" in msg
     assert "flatten" in msg
-    big = nn.Sequential(nn.Flatten(), nn.Linear(64, 100), nn.ReLU(), nn.Linear(100, 10))
+    big = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(512, 10))
     assert "budget" in check_digit_module(big).message
     crash = nn.Sequential(nn.Linear(64, 10))  # forgot to flatten the image
     assert "raised RuntimeError" in check_digit_module(crash).message
@@ -74,12 +120,33 @@ def test_digit_module_mistakes():
     assert "no gradient" in check_digit_module(Unused()).message and "spare" in \
         check_digit_module(Unused()).message
 
+    class Probabilities(TinyCNN):  # softmax in forward: cross-entropy would apply it twice
+        def forward(self, x):
+            return super().forward(x).softmax(dim=1)
+
+    assert "probabilities" in check_digit_module(Probabilities()).message
+
+    class Constant(TinyCNN):  # ignores its input
+        def forward(self, x):
+            return super().forward(torch.zeros_like(x))
+
+    assert "same scores to every image" in check_digit_module(Constant()).message
+
+    class MixesBatch(TinyCNN):  # a transpose before flattening mixes the examples
+        def forward(self, x):
+            x = F.max_pool2d(torch.relu(self.conv1(x)), 2)
+            x = F.max_pool2d(torch.relu(self.conv2(x)), 2)
+            return self.out(x.transpose(0, 1).reshape(len(x), -1))
+
+    assert "mixes the examples" in check_digit_module(MixesBatch()).message
+
 
 def test_gradient_flow():
     torch.manual_seed(0)
     plain = MLP([64] + [32] * 19 + [10], activation="sigmoid")
     verdict = check_gradient_flow(plain)
     assert not verdict and "first layer" in verdict.message
+    assert "residual" in verdict.message
     good = MLP([64] + [32] * 19 + [10], activation="sigmoid", residual=True, norm="layer")
     assert check_gradient_flow(good)
     shallow = MLP([64, 32, 10], activation="sigmoid")
@@ -89,6 +156,75 @@ def test_gradient_flow():
     wrong_out = MLP([64] + [32] * 19 + [3], activation="sigmoid")
     assert "(B, 10)" in check_gradient_flow(wrong_out).message
     assert "nn.Module" in check_gradient_flow("net").message
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gradient_flow_fixes_pass_for_every_seed(seed):
+    sizes = [64] + [32] * 19 + [10]
+    for kwargs in (dict(residual=True), dict(residual=True, norm="layer"),
+                   dict(norm="batch")):
+        torch.manual_seed(seed)
+        verdict = check_gradient_flow(MLP(sizes, activation="sigmoid", **kwargs))
+        assert verdict, (seed, kwargs, verdict.message)
+    torch.manual_seed(seed)
+    assert not check_gradient_flow(MLP(sizes, activation="sigmoid"))
+
+
+def test_gradient_flow_mistakes():
+    sizes = [64] + [32] * 19 + [10]
+    torch.manual_seed(0)
+    layer_norm_only = MLP(sizes, activation="sigmoid", norm="layer")
+    verdict = check_gradient_flow(layer_norm_only)
+    assert not verdict and "Layer normalisation alone" in verdict.message
+
+    class FunctionalSigmoid(nn.Module):  # torch.sigmoid in forward counts as a sigmoid
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+            self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in sizes[1:-1])
+
+        def forward(self, x):
+            for layer, norm in zip(self.layers, self.norms):
+                x = torch.sigmoid(norm(layer(x)))
+            return self.layers[-1](x)
+
+    assert check_gradient_flow(FunctionalSigmoid())
+
+    class UnusedSigmoids(MLP):  # sigmoids defined but not applied: ReLU in forward
+        def __init__(self):
+            super().__init__(sizes, activation="relu", norm="batch")
+            self.sigmoids = nn.ModuleList(nn.Sigmoid() for _ in range(19))
+
+    assert "sigmoid" in check_gradient_flow(UnusedSigmoids()).message
+
+    class Skipped(nn.Module):  # 20 Linear layers defined, 2 used
+        def __init__(self):
+            super().__init__()
+            self.stack = MLP(sizes, activation="sigmoid")
+
+        def forward(self, x):
+            hidden = self.stack.hidden
+            return self.stack.out(hidden[-1](torch.sigmoid(hidden[0].linear(x))))
+
+    assert "are used in forward" in check_gradient_flow(Skipped()).message
+
+    class Bypass(nn.Module):  # a shortcut from the input to the output, stack muted
+        def __init__(self):
+            super().__init__()
+            self.stack = MLP(sizes, activation="sigmoid")
+            self.skip = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.skip(x) + 0 * self.stack(x)
+
+    assert "get almost none" in check_gradient_flow(Bypass()).message
+
+    torch.manual_seed(0)
+    batch_norm = MLP(sizes, activation="sigmoid", norm="batch")
+    batch_norm.train()
+    before = batch_norm.hidden[0].norm.running_mean.clone()
+    assert check_gradient_flow(batch_norm)
+    assert torch.equal(batch_norm.hidden[0].norm.running_mean, before)  # untouched
 
 
 def test_accuracy_checker():
@@ -101,3 +237,7 @@ def test_accuracy_checker():
         batch_size=32, quiet=True, device="cpu")
     assert check_accuracy(model, threshold=0.9)
     assert "class" in check_accuracy(TinyCNN).message
+    mlp = MLP([64, 20, 10])  # accurate enough, but not a CNN
+    fit(mlp, (split.x_train, split.y_train), loss_fn=F.cross_entropy, epochs=12, lr=1e-2,
+        batch_size=32, quiet=True, device="cpu")
+    assert "not a CNN" in check_accuracy(mlp, threshold=0.5).message

@@ -53,6 +53,13 @@ def test_sharded_gradient_checker():
     assert "times too large" in check_sharded_gradient(summed).message
     first_shard = lambda x, y, w, world: _reference(x[::world], y[::world], w, 1)  # noqa: E731
     assert not check_sharded_gradient(first_shard)
+    fb = check_sharded_gradient(lambda x, y, w, world: _reference(x, y, w, 1))
+    assert not fb and "never cuts `x` into shards" in fb.message   # full batch, no shards
+    chunked = lambda x, y, w, world: torch.stack([  # noqa: E731
+        _reference(a, b, w, 1) for a, b in zip(x.chunk(world), y.chunk(world))]).mean(0)
+    assert check_sharded_gradient(chunked)   # contiguous shards are equally right
+    copied = lambda x, y, w, world: _reference(x.detach().clone(), y, w, world)  # noqa: E731
+    assert check_sharded_gradient(copied)
     broken = lambda x, y, w, world: 1 / 0  # noqa: E731
     assert "ZeroDivisionError" in check_sharded_gradient(broken).message
 

@@ -3,11 +3,15 @@ gradient flow through a deep net, and a trained digit classifier's accuracy."""
 
 from __future__ import annotations
 
+import copy
+import math
+
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from genai_lib.exercises import Feedback, right, wrong
-from genai_lib.models import count_parameters, layer_grad_norms
+from genai_lib.models import count_parameters
 
 COUNT_SIZES = [64, 128, 64, 10]  # the MLP whose parameters exercise 1 counts
 
@@ -21,10 +25,16 @@ def check_parameter_count(answer, sizes: list[int] = COUNT_SIZES) -> Feedback:
     """Is `answer` the number of parameters of MLP(sizes)? Diagnoses the usual slips."""
     if answer is None:
         return wrong("`answer` is None: write the number of parameters as an integer.")
+    if isinstance(answer, bool):
+        return wrong(f"`answer` should be an integer, got the bool {answer}")
     try:
-        got = int(answer)
+        value = float(answer)
     except (TypeError, ValueError):
         return wrong(f"`answer` should be an integer, got {type(answer).__name__}")
+    if not math.isfinite(value) or value != round(value):
+        return wrong(f"`answer` = {value:g} is not a whole number: a parameter count is an "
+                     f"integer (sum of n_in * n_out + n_out over the layers).")
+    got = int(round(value))
     expected = expected_parameter_count(sizes)
     pairs = list(zip(sizes[:-1], sizes[1:]))
     if got == expected:
@@ -36,6 +46,9 @@ def check_parameter_count(answer, sizes: list[int] = COUNT_SIZES) -> Feedback:
     if got == sum(a * b + a for a, b in pairs):
         return wrong(f"{got:,}: you added one bias per *input*; biases belong to the output "
                      f"units of each layer (n_out of them).")
+    if got == sum(a * b + a + b for a, b in pairs):
+        return wrong(f"{got:,}: you gave every layer biases for its inputs *and* its outputs; "
+                     f"a layer has n_out biases only.")
     if got == sum(b for _, b in pairs) or got == sum(sizes):
         return wrong(f"{got:,} counts units (neurons), not parameters: a layer from n_in to "
                      f"n_out units has n_in * n_out weights.")
@@ -62,93 +75,175 @@ def _call(model, x: torch.Tensor):
         return err
 
 
-def check_digit_module(model, max_params: int = 2000) -> Feedback:
-    """Is `model` an nn.Module mapping (B, 1, 8, 8) images to (B, 10) scores with <= max_params?"""
+class _Calls(TorchFunctionMode):
+    """Records the outputs of torch functions whose name is in `names` (e.g. 'conv2d',
+    'sigmoid'), however they were called: nn.Conv2d, F.conv2d, torch.sigmoid, x.sigmoid()."""
+
+    def __init__(self, *names: str) -> None:
+        super().__init__()
+        self.names = set(names)
+        self.outputs: dict[str, list] = {name: [] for name in names}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        name = getattr(func, "__name__", "")
+        if name in self.names:
+            self.outputs[name].append(out)
+        return out
+
+
+def check_digit_module(model, max_params: int = 2000, name: str | None = None) -> Feedback:
+    """Is `model` a convolutional nn.Module mapping (B, 1, 8, 8) images to (B, 10) scores,
+    with at most `max_params` parameters? The learner's model is not modified."""
     if model is None:
         return wrong("`model` is None: create an instance of your module, e.g. `TinyCNN()`.")
     if isinstance(model, type):
-        return wrong("you passed the class; pass an instance: `TinyCNN()`, not `TinyCNN`.")
+        return wrong(f"you passed the class; pass an instance: `{model.__name__}()`, "
+                     f"not `{model.__name__}`.")
     if not isinstance(model, nn.Module):
         return wrong(f"`model` should be a torch.nn.Module, got {type(model).__name__}")
+    name = name or type(model).__name__
     n = count_parameters(model)
     if n == 0:
-        return wrong("the module has no trainable parameters: use nn.Conv2d / nn.Linear layers "
-                     "assigned as attributes in __init__.")
+        return wrong(f"`{name}` has no trainable parameters: use nn.Conv2d / nn.Linear "
+                     f"layers assigned as attributes in __init__.")
+    model = copy.deepcopy(model)  # the checks below must not touch the learner's model
     model.eval()
+    gen = torch.Generator().manual_seed(0)
+    outs = {}
     for batch in (1, 7):
-        out = _call(model, torch.rand(batch, 1, 8, 8))
+        x = torch.rand(batch, 1, 8, 8, generator=gen)
+        with _Calls("conv2d") as calls:
+            out = _call(model, x)
         if isinstance(out, Exception):
-            return wrong(f"calling the module on a (B={batch}, 1, 8, 8) batch raised "
+            return wrong(f"calling `{name}` on a (B={batch}, 1, 8, 8) batch raised "
                          f"{type(out).__name__}: {out}")
         if not isinstance(out, torch.Tensor):
             return wrong(f"forward should return a tensor, got {type(out).__name__}")
         if tuple(out.shape) != (batch, 10):
             hint = (" (flatten before the last Linear layer: x.flatten(1))"
                     if out.dim() > 2 else "")
-            return wrong(f"on a (B={batch}, 1, 8, 8) batch the output has shape "
+            return wrong(f"on a (B={batch}, 1, 8, 8) batch `{name}` returns shape "
                          f"{tuple(out.shape)}, expected ({batch}, 10){hint}")
+        if not calls.outputs["conv2d"]:
+            return wrong(f"`{name}` never applies a convolution: a network of nn.Linear "
+                         f"layers on the flattened pixels is an MLP, not a CNN. Use at "
+                         f"least one nn.Conv2d in forward.")
+        outs[batch] = (x, out.detach().cpu().float())
+    x, out = outs[7]
+    if not torch.isfinite(out).all():
+        return wrong(f"`{name}` returns NaN or inf scores.")
+    if torch.allclose(out.sum(1), torch.ones(7), atol=1e-4) and (out >= 0).all():
+        return wrong(f"`{name}` returns probabilities (every row sums to 1): return the raw "
+                     f"scores (logits); F.cross_entropy applies the softmax itself.")
+    if torch.allclose(out, out[:1].expand_as(out), atol=1e-6):
+        return wrong(f"`{name}` gives the same scores to every image: the output must "
+                     f"depend on the input x.")
+    alone = _call(model, x[3:4])
+    if not torch.allclose(alone.cpu().float(), out[3:4], rtol=1e-4, atol=1e-5):
+        return wrong(f"`{name}` gives an image different scores alone and in a batch: it "
+                     f"mixes the examples of a batch (flatten with x.flatten(1), which keeps "
+                     f"dimension 0, not x.view(-1, ...) with the wrong sizes or a transpose).")
     if n > max_params:
-        return wrong(f"the module has {n:,} parameters, more than the budget of {max_params:,}: "
-                     f"use fewer channels or a smaller hidden layer.")
-    x = torch.rand(4, 1, 8, 8)
+        return wrong(f"`{name}` has {n:,} parameters, more than the budget of "
+                     f"{max_params:,}: use fewer channels or a smaller hidden layer.")
     model.train()
     model(x.to(_device(model))).sum().backward()
-    dead = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
-    model.zero_grad(set_to_none=True)
-    model.eval()
+    dead = [k for k, p in model.named_parameters() if p.requires_grad and p.grad is None]
     if dead:
-        return wrong(f"these parameters get no gradient (not used in forward?): {dead}")
-    return right(f"(B, 1, 8, 8) -> (B, 10) with {n:,} parameters (budget {max_params:,}).")
+        return wrong(f"these parameters of `{name}` get no gradient (not used in forward?): "
+                     f"{dead}")
+    return right(f"`{name}`: (B, 1, 8, 8) -> (B, 10) scores, with convolution, "
+                 f"{n:,} parameters (budget {max_params:,}).")
 
 
-def check_gradient_flow(model, depth: int = 20, ratio: float = 0.01, seed: int = 0) -> Feedback:
-    """Does a (64 -> 10) net with >= `depth` Linear layers pass gradient back to its first layer?
+def check_gradient_flow(model, depth: int = 20, ratio: float = 1e-3,
+                        seed: int = 0) -> Feedback:
+    """Does a (64 -> 10) net with >= `depth` Linear layers and a sigmoid after each hidden
+    one pass gradient back to its first layer?
 
-    Pass: the first layer's weight-gradient norm is at least `ratio` times the largest one,
-    on a fixed batch of digits.
+    Pass: on a fixed batch of 256 digits, the weight gradient of the first Linear layer
+    the input goes through has a norm at least `ratio` times the largest layer's. A plain
+    sigmoid stack of that depth reaches about 1e-16; a residual one about 1e-2.
     """
     from genai_lib import data
 
     if not isinstance(model, nn.Module):
         return wrong(f"`model` should be a torch.nn.Module, got {type(model).__name__}")
+    model = copy.deepcopy(model)  # batch norm's running statistics must not change
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if len(linears) < depth:
-        return wrong(f"the model has {len(linears)} Linear layers; the task asks for at least "
-                     f"{depth}. Making it shallower is not the fix.")
-    acts = [m for m in model.modules() if isinstance(m, (nn.Sigmoid,))]
-    if len(acts) < depth - 1:
-        return wrong(f"keep the sigmoid activations ({len(acts)} found, need {depth - 1}): the "
-                     f"point is to make gradients flow *through* them.")
+        return wrong(f"`model` has {len(linears)} nn.Linear layers; the task asks for at "
+                     f"least {depth}. Making it shallower is not the fix.")
     split = data.digits()
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(split.x_train), generator=g)[:256]
-    out = _call(model, split.x_train[idx])
-    if isinstance(out, Exception) or getattr(out, "shape", None) != (256, 10):
-        return wrong("the model must map a (B, 64) batch of digits to (B, 10) scores; got "
-                     f"{out if isinstance(out, Exception) else getattr(out, 'shape', out)}")
     dev = _device(model)
-    norms = layer_grad_norms(model, split.x_train[idx].to(dev), split.y_train[idx].to(dev))
-    first, top = norms[0], max(norms)
-    if not all(torch.isfinite(torch.tensor(norms))):
+    x, y = split.x_train[idx].to(dev), split.y_train[idx].to(dev)
+    order: list[nn.Linear] = []
+    hooks = [m.register_forward_hook(lambda mod, i, o: order.append(mod)) for m in linears]
+    model.train()
+    try:
+        with _Calls("sigmoid") as calls:
+            out = model(x)
+    except Exception as err:  # the learner's module failed: report how
+        return wrong(f"calling `model` on a (B, 64) batch of digits raised "
+                     f"{type(err).__name__}: {err}")
+    finally:
+        for h in hooks:
+            h.remove()
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (256, 10):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        return wrong(f"`model` must map a (B, 64) batch of digits to (B, 10) scores; "
+                     f"got {shape}")
+    used = list(dict.fromkeys(order))  # the Linear layers in the order the input meets them
+    if len(used) < depth:
+        return wrong(f"only {len(used)} of the {len(linears)} nn.Linear layers are used in "
+                     f"forward; the task asks for at least {depth} in the computation.")
+    loss = nn.functional.cross_entropy(out, y)
+    sig = [s for s in calls.outputs["sigmoid"] if isinstance(s, torch.Tensor)
+           and s.requires_grad]
+    grads = torch.autograd.grad(loss, [m.weight for m in used] + sig, allow_unused=True)
+    weight_grads, sig_grads = grads[:len(used)], grads[len(used):]
+    n_sig = sum(gr is not None for gr in sig_grads)
+    if n_sig < depth - 1:
+        return wrong(f"keep a sigmoid after each hidden layer ({n_sig} sigmoids on the path "
+                     f"to the output, need {depth - 1}): the point is to make gradients "
+                     f"flow *through* them.")
+    norms = [float(gr.norm()) if gr is not None else 0.0 for gr in weight_grads]
+    if not all(math.isfinite(v) for v in norms):
         return wrong("some gradient norms are inf or NaN: the weights are too large.")
+    first, top = norms[0], max(norms)
+    if top == 0:
+        return wrong("every layer's gradient is zero: the output does not depend on the "
+                     "weights.")
     if first < ratio * top:
-        return wrong(f"the first layer's gradient norm is {first:.2e}, only {first / top:.1e} of "
-                     f"the largest ({top:.2e}); it must be at least {ratio}. Try normalisation "
-                     f"or residual connections.")
-    return right(f"first-layer gradient norm {first:.2e} is {first / top:.2f} of the largest: "
-                 f"the gradient reaches the bottom of all {len(linears)} layers.")
+        layer_norm = any(isinstance(m, nn.LayerNorm) for m in model.modules())
+        hint = ("Layer normalisation alone does not fix it: add residual connections."
+                if layer_norm else "Try residual connections or batch normalisation.")
+        return wrong(f"the first layer's gradient norm is {first:.2e}, only "
+                     f"{first / top:.1e} of the largest ({top:.2e}); it must be at least "
+                     f"{ratio:g}. {hint}")
+    dead = [i + 1 for i, v in enumerate(norms) if v < ratio * top]
+    if dead:
+        return wrong(f"the first layer gets a gradient, but Linear layers {dead} (in the "
+                     f"order the input meets them) get almost none (below {ratio:g} of the "
+                     f"largest): the gradient must reach every layer, not skip the stack.")
+    return right(f"first-layer gradient norm {first:.2e} is {first / top:.2g} of the "
+                 f"largest: the gradient reaches the bottom of all {len(used)} layers.")
 
 
-def check_accuracy(model, threshold: float = 0.95) -> Feedback:
-    """Does `model` classify scikit-learn's held-out digit images (B, 1, 8, 8) with >= threshold?"""
+def check_accuracy(model, threshold: float = 0.95, max_params: int = 2000) -> Feedback:
+    """Does the convolutional `model` (at most `max_params` parameters) classify
+    scikit-learn's held-out digit images (B, 1, 8, 8) with accuracy >= threshold?"""
     from genai_lib import data
     from genai_lib.train import accuracy
 
-    verdict = check_digit_module(model, max_params=10 ** 9)
+    verdict = check_digit_module(model, max_params=max_params)
     if not verdict:
         return verdict
     split = data.digits(images=True)
-    acc = accuracy(model, split.x_test, split.y_test)
+    acc = accuracy(copy.deepcopy(model), split.x_test, split.y_test)
     if acc < threshold:
         hint = " (about chance: was it trained at all?)" if acc < 0.2 else ""
         return wrong(f"test accuracy {acc:.3f} is below {threshold}{hint}; train longer or "

@@ -98,15 +98,58 @@ def _gradient_inputs() -> list[tuple[Tensor, Tensor, Tensor, int]]:
     return cases
 
 
+# Ways of cutting a tensor into shards: any of them applied to `x` that gives fewer rows
+# counts as sharding it.
+_SPLITS = {"__getitem__", "chunk", "split", "tensor_split", "unbind", "narrow", "index_select",
+           "view", "reshape", "unflatten", "split_with_sizes", "take", "gather", "masked_select"}
+# Operations that give the same rows back (a copy, another dtype or device): followed too.
+_SAME_ROWS = {"clone", "detach", "to", "double", "float", "contiguous", "cpu", "type",
+              "requires_grad_", "as_tensor", "tensor"}
+
+
+def _split_logger():
+    """A torch function mode that records whether a tensor (or a copy of it) was cut into
+    pieces: `with _split_logger()(x) as log: ...` then `log.split`."""
+    from torch.overrides import TorchFunctionMode
+
+    class SplitLog(TorchFunctionMode):
+        def __init__(self, x: Tensor):
+            super().__init__()
+            self.tracked, self.split, self.rows = [x], False, len(x)
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if args and any(args[0] is t for t in self.tracked):
+                name = getattr(func, "__name__", "")
+                pieces = [out] if isinstance(out, Tensor) else list(out) if isinstance(
+                    out, (tuple, list)) else []
+                fewer = any(isinstance(p, Tensor) and p.ndim and p.shape[0] < self.rows
+                            for p in pieces)
+                if name in _SPLITS and fewer:
+                    self.split = True
+                elif (name in _SAME_ROWS or name in _SPLITS) and isinstance(out, Tensor):
+                    self.tracked.append(out)   # a copy, or all the rows (x[0::1], x[:])
+            return out
+
+    return SplitLog
+
+
 def check_sharded_gradient(fn: Callable | None) -> Feedback:
-    """Check fn(x, y, w, world) -> (D,): the average of the shards' gradients of the MSE loss."""
+    """Check fn(x, y, w, world) -> (D,): the average of the shards' gradients of the MSE loss,
+    computed shard by shard (a full-batch gradient gives the same numbers but skips the
+    sharding the exercise simulates: detected by watching whether `x` is ever cut)."""
     if fn is None:
-        return wrong("`sharded_gradient` is None: define a function sharded_gradient(x, y, w, world).")
+        return wrong("`sharded_gradient` is None: define a function "
+                     "sharded_gradient(x, y, w, world).")
     if not callable(fn):
         return wrong(f"`sharded_gradient` should be a function, got {type(fn).__name__}")
+    split_log = _split_logger()
+    never_split = []
     for x, y, w, world in _gradient_inputs():
+        x_in = x.clone()
         try:
-            got = fn(x.clone(), y.clone(), w.clone(), world)
+            with split_log(x_in) as log:
+                got = fn(x_in, y.clone(), w.clone(), world)
         except Exception as err:  # the learner's code failed: say how, on which input
             return wrong(f"`sharded_gradient` raised {type(err).__name__}: {err} "
                          f"(x of shape {tuple(x.shape)}, world={world})")
@@ -116,11 +159,21 @@ def check_sharded_gradient(fn: Callable | None) -> Feedback:
         verdict = compare("sharded_gradient(x, y, w, world)", got, exp, rtol=1e-6, atol=1e-9)
         if not verdict.ok:
             g = np.asarray(got, dtype=float) if got is not None else None
-            if g is not None and g.shape == tuple(exp.shape) and np.allclose(g, world * exp.numpy()):
+            if (g is not None and g.shape == tuple(exp.shape)
+                    and np.allclose(g, world * exp.numpy())):
                 return wrong(f"with world={world} your gradient is {world} times too large: "
                              f"all-reduce sums the shards' gradients, DDP then divides by the "
                              f"number of processes (average, not sum)")
-            return wrong(f"with x of shape {tuple(x.shape)} and world={world}: {verdict.message}")
+            return wrong(f"with x of shape {tuple(x.shape)} and world={world}: "
+                         f"{verdict.message}")
+        if not log.split:
+            never_split.append(world)
+    if never_split:
+        return wrong(f"the numbers are right, but `sharded_gradient` never cuts `x` into "
+                     f"shards (world = {never_split}): it computes the full-batch gradient "
+                     f"directly. Simulate the {never_split[0]} processes: give rank r the "
+                     f"rows x[r::world], y[r::world], take that shard's gradient on its own "
+                     f"replica of w, then average the gradients")
     return right("`sharded_gradient` equals the full-batch gradient on every test input: "
                  "averaging equal shards loses nothing.")
 

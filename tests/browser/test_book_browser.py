@@ -242,7 +242,8 @@ def check_widths(page) -> list[str]:
         }
         return out;
     }""")
-    emoji = page.evaluate("""() => [...new Set((document.body.innerText
+    emoji = page.evaluate("""() => [...new Set(((document.querySelector('article')
+        || document.body).textContent
         .match(/[\\u{1F300}-\\u{1FAFF}\\u{2705}\\u{274C}\\u{2B50}]/gu) || []))]""")
     return ([f"{what} wider than its column ({w} > {c} px): {t!r}" for what, w, c, t in wide]
             + [f"unrendered math (a raw $): {t!r}" for t in raw]
