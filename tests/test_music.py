@@ -1,6 +1,7 @@
 """Unit tests of genai_lib.music: encoding, synthesis, statistics, baselines, piano roll."""
 
 import numpy as np
+import matplotlib.pyplot as plt
 import pytest
 
 from genai_lib import music
@@ -146,3 +147,12 @@ def test_tokens_round_trip_and_midi(tmp_path):
     got = [(n.pitch.midi, float(n.quarterLength)) for n in converter.parse(str(path)).flatten().notes]
     assert got == [(60, 1.0), (62, 0.5), (64, 1.0)]
     assert [p.name for p in tmp_path.iterdir()] == ["x.mid"]
+
+
+def test_note_names_label_the_piano_roll():
+    assert [music.note_name(p) for p in (60, 61, 69, 72, 48)] == ["C4", "C#4", "A4", "C5", "C3"]
+    ax = music.piano_roll(np.array([60, 62, 64, 65, 67, 0, 72, 71]))
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(label[0] in "CDEFGAB" for label in labels), labels
+    plt.close(ax.figure)
