@@ -330,8 +330,7 @@ def latent_playground_static(decode: Callable[[torch.Tensor], torch.Tensor], lat
             top, left = r * (h + gap), c * (w + gap)
             mosaic[top:top + h, left:left + w] = decode_image(decode, z, image_shape)
     fig, ax = plt.subplots(figsize=(1.0 * cols + 1.6, 1.0 * rows + 1.3))
-    cmap = plt.get_cmap("gray_r").copy()
-    cmap.set_bad("#cfe2f3")  # the gaps between images
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="#cfe2f3")  # bad: the gaps
     ax.imshow(mosaic, cmap=cmap)
     ax.grid(False)
     ax.set_xticks([c * (w + gap) + (w - 1) / 2 for c in range(cols)],

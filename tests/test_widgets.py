@@ -66,6 +66,15 @@ def test_playground_display_carries_static_png(points):
     assert base64.b64decode(bundle["image/png"]).startswith(PNG_MAGIC)
 
 
+def panel_rows(fig):
+    """The number of panels in each row of a figure's grid of axes."""
+    rows = {}
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        rows[spec.rowspan.start] = rows.get(spec.rowspan.start, 0) + 1
+    return [rows[r] for r in sorted(rows)]
+
+
 def test_neuron_playground_static(points):
     fig = gw.neuron_playground_static(*points, settings=[(1, 1, 0), (-1, -1, 0)], ncols=2)
     titles = [ax.get_title() for ax in fig.axes]
@@ -74,6 +83,17 @@ def test_neuron_playground_static(points):
     with pytest.raises(ValueError, match="triples"):
         gw.neuron_playground_static(*points, settings=[(1, 1)])
 
+
+@pytest.mark.parametrize("ncols", [2, 3])
+def test_neuron_playground_static_has_at_most_two_panels_per_row(points, ncols):
+    settings = [(1, 0, 0), (0, 1, 0), (1, 1, 0), (1, 1, -1), (-1, 1, 0)]
+    fig = gw.neuron_playground_static(*points, settings=settings, ncols=ncols)
+    assert panel_rows(fig) == [2, 2, 1]  # the unused sixth slot is removed
+    assert fig.get_figwidth() == pytest.approx(9.0)
+    assert all(ax.get_title() and ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+    assert all(ax.get_legend() is None for ax in fig.axes)  # one legend, under the panels
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "class 0", "class 1", "decision line"]
 
 def test_gradient_descent_path_converges_and_diverges():
     path = gw.gradient_descent_path(bowl_grad, (2.0, 1.0), lr=0.1, steps=50)
@@ -103,7 +123,20 @@ def test_gradient_descent_playground_static():
     fig = gw.gradient_descent_playground_static(bowl, bowl_grad, (2.0, 1.0), lrs=(0.01, 0.1))
     assert [ax.get_title().split(",")[0] for ax in fig.axes] == ["lr=0.01", "lr=0.1"]
     assert "(2, 1)" in fig._suptitle.get_text()
+    assert panel_rows(fig) == [2]
 
+
+def test_gradient_descent_static_rows_of_two_one_colour_per_rate():
+    lrs = (0.01, 0.1, 0.2)
+    fig = gw.gradient_descent_playground_static(bowl, bowl_grad, (2.0, 1.0), lrs=lrs)
+    assert panel_rows(fig) == [2, 1]
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+    path_colours = [ax.lines[0].get_color() for ax in fig.axes]
+    assert path_colours == [gw.PALETTE[i] for i in range(len(lrs))]
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == ["lr=0.01", "lr=0.1", "lr=0.2",
+                                                          "start"]
+    assert [h.get_color() for h in legend.legend_handles[:3]] == path_colours
 
 def test_decode_image_shapes_and_errors():
     decoder = torch.nn.Linear(3, 64)
@@ -128,9 +161,15 @@ def test_latent_playground_redraws():
 def test_latent_playground_static():
     fig = gw.latent_playground_static(lambda z: z.sum() * torch.ones(1, 16), latent_dim=3,
                                       image_shape=(4, 4), values=(-1, 0, 1))
-    assert len(fig.axes) == 9  # 3 latent axes x 3 values
-    first = fig.axes[0].images[0].get_array()
-    assert first.shape == (4, 4) and float(first.mean()) == -1.0
-    assert fig.axes[5].get_title() == "$z_{1}$=1"
+    assert len(fig.axes) == 1  # one panel: the 3 x 3 decoded images tiled into one picture
+    (ax,) = fig.axes
+    mosaic = np.ma.filled(ax.images[0].get_array(), np.nan)
+    assert mosaic.shape == (3 * 4 + 2, 3 * 4 + 2)  # 4 x 4 images, 1-pixel gaps
+    assert np.isnan(mosaic[4]).all() and np.isnan(mosaic[:, 4]).all()
+    assert float(mosaic[:4, :4].mean()) == -1.0  # z_0 = -1
+    assert float(mosaic[5:9, 10:14].mean()) == 1.0  # z_1 = 1
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["-1", "0", "1"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["$z_{0}$", "$z_{1}$", "$z_{2}$"]
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     with pytest.raises(ValueError, match="dims must lie in"):
         gw.latent_playground_static(lambda z: torch.zeros(1, 64), latent_dim=2, dims=[2])

@@ -7,9 +7,10 @@ backpropagation computes every gradient in one backward sweep by applying
 the chain rule layer by layer (Rumelhart, Hinton & Williams 1986). The
 layers themselves come from `layers.py`.
 
-Notation (the book's, with layer l = 1, ..., L written in brackets):
-A[0] = X, Z[l] = A[l-1] @ W[l] + b[l], A[l] = phi(Z[l]), the last
-layer's Z[L] are the logits, and Delta[l] = dL/dZ[l]. The code's lists
+Notation (the book's): the layer index l = 1, ..., n_layers, the
+formulas' superscript (l), is written in brackets: A[0] = X,
+Z[l] = A[l-1] @ W[l] + b[l], A[l] = phi(Z[l]); the last layer's Z are
+the logits, L is the loss and Delta[l] = dL/dZ[l]. The code's lists
 count from 0: a[l] holds A[l] (a[0] = X), z[l] holds Z[l+1] and
 params[l] holds (W[l+1], b[l+1]).
 """
@@ -108,11 +109,11 @@ def forward_cache(
     params: Params, x: Array, activation: Activation = relu
 ) -> dict[str, list[Array]]:
     """MLP forward pass that keeps what backward needs. x: (N, D) ->
-    {"a": [A[0] = x, A[1], ..., A[L-1]], the inputs of the layers,
-     "z": [Z[1], ..., Z[L]], the pre-activations}.
+    {"a": [A[0] = x, ..., A[n_layers-1]], the inputs of the layers,
+     "z": [Z[1], ..., Z[n_layers]], the pre-activations}.
 
     The lists count from 0: a[l] is A[l] but z[l] is Z[l+1].
-    z[-1] = Z[L] (N, K) are the logits (no output activation).
+    z[-1] (N, K) are the logits (no output activation).
     """
     if len(params) == 0:
         raise ValueError(
@@ -138,8 +139,8 @@ def backward(
     """Backpropagation: the loss's gradients [(dW, db), ...], one pair
     per layer, dW: (n_in, n_out), db: (n_out,).
 
-    dlogits = dL/dZ[L] (N, K); cache from forward_cache; vectorised
-    over the batch.
+    dlogits (N, K): dL/dz[-1], the loss's gradient for the logits;
+    cache: from forward_cache. Vectorised over the batch.
     """
     a, z = cache["a"], cache["z"]
     if len(a) != len(params) or len(z) != len(params):
@@ -147,7 +148,8 @@ def backward(
             f"cache is for a {len(z)}-layer net but params has "
             f"{len(params)} layers"
         )
-    # delta = Delta[l] = dL/dZ[l], one row per example; starts at l = L.
+    # delta = Delta[l] = dL/dZ[l], one row per example, from the last
+    # layer back to the first.
     delta = np.asarray(dlogits, dtype=float)
     if delta.shape != z[-1].shape:
         raise ValueError(

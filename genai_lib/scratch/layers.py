@@ -5,8 +5,9 @@ Chapter 2 teaches this code. A layer of n_out neurons that all read the
 same n_in inputs is one matrix product plus a bias row, Z = X @ W + b:
 X is the (N, n_in) batch with one example per row, W the (n_in, n_out)
 weight matrix with one column per neuron, b the (n_out,) bias vector.
-An MLP of L layers computes A[0] = X, Z[l] = A[l-1] @ W[l] + b[l] and
-A[l] = phi(Z[l]) for l = 1, ..., L (the formulas' A^(l), Z^(l), W^(l)).
+An MLP of n_layers layers computes A[0] = X,
+Z[l] = A[l-1] @ W[l] + b[l] and A[l] = phi(Z[l]) for l = 1, ..., n_layers
+(the formulas' A^(l), Z^(l), W^(l); the last layer's Z are the logits).
 The code's 0-based list `params` holds layer l's (W[l], b[l]) at
 params[l - 1].
 """
@@ -92,7 +93,7 @@ def mlp_forward(
     for W, b in params[:-1]:
         # Hidden layer: A[l] = phi(A[l-1] @ W[l] + b[l]).
         h = activation(dense(h, W, b))
-    # Output layer: weighted sums only, Z[L] (the "logits").
+    # Output layer: weighted sums only, its Z (the "logits").
     z = dense(h, *params[-1])
     return z if output is None else output(z)
 
