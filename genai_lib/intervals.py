@@ -1,0 +1,213 @@
+"""Prediction intervals and how to judge them: split conformal prediction around any
+point predictor, linear and conformalised quantile regression, and the measures of
+an interval (coverage, mean width, interval score, coverage per subgroup with a
+binomial interval, a paired bootstrap over test rows).
+
+Shapes: N rows (patients, cases); every interval is a pair (lower (N,), upper (N,)).
+A level such as 0.8 is the probability the interval claims; alpha = 1 - level is
+the share it may miss.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from genai_lib.metrics import coverage
+
+
+def _vec(a, name: str) -> np.ndarray:
+    """A finite float64 vector (N,) from an array, list or tensor."""
+    out = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a,
+                     dtype=np.float64)
+    if out.ndim == 2 and 1 in out.shape:
+        out = out.ravel()
+    if out.ndim != 1 or len(out) == 0:
+        raise ValueError(f"{name} must be a non-empty vector (N,), got shape "
+                         f"{out.shape}")
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} contains NaN or inf values: drop or impute "
+                         f"those rows first")
+    return out
+
+
+def _same_length(**arrays: np.ndarray) -> None:
+    lengths = {k: len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"these must have the same length N, got {lengths}")
+
+
+def _check_level(level: float) -> float:
+    if isinstance(level, bool) or not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.8 for an 80 % "
+                         f"interval), got {level!r}")
+    return float(level)
+
+
+def _check_bounds(lower: np.ndarray, upper: np.ndarray) -> None:
+    if np.any(lower > upper):
+        raise ValueError("some lower bounds are above their upper bounds: "
+                         "swapped arguments?")
+
+
+def conformal_quantile(scores, level: float) -> float:
+    """The split-conformal threshold of calibration scores (n,) for a level.
+
+    The ceil((n + 1) * level)-th smallest score, i.e. the empirical quantile at
+    ceil((n + 1) level) / n; inf when n is too small for the level
+    (n < level / (1 - level)), where no finite threshold gives the guarantee.
+    """
+    s = np.sort(_vec(scores, "scores"))
+    level = _check_level(level)
+    k = math.ceil((len(s) + 1) * level - 1e-9)   # guard 0.8 * 10 = 8.000...01
+    return float("inf") if k > len(s) else float(s[k - 1])
+
+
+def split_conformal(pred_cal, y_cal, pred_test, level: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Split conformal interval around point predictions: pred +- q.
+
+    pred_cal, y_cal (n,): predictions and targets on a calibration set the model
+    did not fit; pred_test (N,) -> (lower (N,), upper (N,)), with q the
+    `conformal_quantile` of the absolute calibration residuals |y - pred|.
+    """
+    p_cal, y = _vec(pred_cal, "pred_cal"), _vec(y_cal, "y_cal")
+    _same_length(pred_cal=p_cal, y_cal=y)
+    p = _vec(pred_test, "pred_test")
+    q = conformal_quantile(np.abs(y - p_cal), level)
+    return p - q, p + q
+
+
+def conformalize_quantiles(lower_cal, upper_cal, y_cal, lower_test,
+                           upper_test, level: float
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Conformalised quantile regression (CQR): widen (or narrow) both bounds by q.
+
+    lower_cal, upper_cal, y_cal (n,): a quantile model's bounds and the targets on
+    a calibration set; lower_test, upper_test (N,) -> the adjusted pair (N,) each.
+    q is the `conformal_quantile` of max(lower - y, y - upper), which is negative
+    for targets inside their band, so q < 0 narrows bands that are too wide.
+    """
+    lo_c, hi_c, y = (_vec(a, n) for a, n in ((lower_cal, "lower_cal"),
+                                             (upper_cal, "upper_cal"),
+                                             (y_cal, "y_cal")))
+    _same_length(lower_cal=lo_c, upper_cal=hi_c, y_cal=y)
+    lo_t, hi_t = _vec(lower_test, "lower_test"), _vec(upper_test, "upper_test")
+    _same_length(lower_test=lo_t, upper_test=hi_t)
+    q = conformal_quantile(np.maximum(lo_c - y, y - hi_c), level)
+    lo, hi = lo_t - q, hi_t + q
+    # a negative q can cross bounds that were closer than 2|q|: meet in the middle
+    mid = (lo + hi) / 2
+    return np.minimum(lo, mid), np.maximum(hi, mid)
+
+
+def linear_quantiles(x_fit, y_fit, x, taus) -> np.ndarray:
+    """Linear quantile regression, one fit per tau: x_fit (n, D), y_fit (n,), x (N, D)
+    -> (len(taus), N), row k the predicted taus[k]-quantile of y given x.
+
+    scikit-learn's QuantileRegressor without penalty (alpha=0), solver "highs": it
+    minimises the pinball loss exactly (a linear programme).
+    """
+    from sklearn.linear_model import QuantileRegressor
+
+    xf = np.asarray(x_fit, dtype=np.float64)
+    xf = xf[:, None] if xf.ndim == 1 else xf
+    xp = np.asarray(x, dtype=np.float64)
+    xp = xp[:, None] if xp.ndim == 1 else xp
+    y = _vec(y_fit, "y_fit")
+    if xf.ndim != 2 or len(xf) != len(y):
+        raise ValueError(f"x_fit must be (n, D) with n = len(y_fit) = {len(y)}, "
+                         f"got shape {xf.shape}")
+    if xp.ndim != 2 or xp.shape[1] != xf.shape[1]:
+        raise ValueError(f"x must be (N, {xf.shape[1]}) like x_fit, got shape "
+                         f"{xp.shape}")
+    taus = [float(t) for t in np.atleast_1d(taus)]
+    for t in taus:
+        if not 0.0 < t < 1.0:
+            raise ValueError(f"each tau must be between 0 and 1 (0.1 is the "
+                             f"10th percentile), got {t!r}")
+    out = [QuantileRegressor(quantile=t, alpha=0.0, solver="highs")
+           .fit(xf, y).predict(xp) for t in taus]
+    return np.stack(out)
+
+
+def mean_width(lower, upper) -> float:
+    """Mean width of intervals, mean(upper - lower), for lower, upper (N,)."""
+    lo, hi = _vec(lower, "lower"), _vec(upper, "upper")
+    _same_length(lower=lo, upper=hi)
+    _check_bounds(lo, hi)
+    return float(np.mean(hi - lo))
+
+
+def interval_score(y, lower, upper, level: float) -> np.ndarray:
+    """Interval score of each row (N,): lower is better.
+
+    width + (2 / alpha) * (lower - y if y < lower) + (2 / alpha) * (y - upper if
+    y > upper), alpha = 1 - level (Gneiting & Raftery, 2007): it rewards narrow
+    intervals and charges each miss by its distance, and its expected value is
+    smallest for the true (1-level)/2 and (1+level)/2 quantiles.
+    """
+    y, lo, hi = _vec(y, "y"), _vec(lower, "lower"), _vec(upper, "upper")
+    _same_length(y=y, lower=lo, upper=hi)
+    _check_bounds(lo, hi)
+    alpha = 1.0 - _check_level(level)
+    return ((hi - lo) + (2 / alpha) * np.maximum(lo - y, 0)
+            + (2 / alpha) * np.maximum(y - hi, 0))
+
+
+def binomial_interval(k: int, n: int, level: float = 0.95
+                      ) -> tuple[float, float]:
+    """Clopper-Pearson (exact) interval for a proportion from k successes in n trials."""
+    from scipy.stats import beta
+
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer (the number of trials), "
+                         f"got {n!r}")
+    if int(k) != k or not 0 <= k <= n:
+        raise ValueError(f"k must be an integer between 0 and n = {n}, got {k!r}")
+    a = 1.0 - _check_level(level)
+    lo = 0.0 if k == 0 else float(beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+def subgroup_coverage(y, lower, upper, groups) -> list[dict]:
+    """Coverage in each subgroup with a 95 % Clopper-Pearson interval.
+
+    y, lower, upper (N,); groups (N,) labels (any hashable values) -> one dict per
+    label, in sorted order: {"group", "n", "coverage", "low", "high"}.
+    """
+    y, lo, hi = _vec(y, "y"), _vec(lower, "lower"), _vec(upper, "upper")
+    g = np.asarray(groups).ravel()
+    _same_length(y=y, lower=lo, upper=hi, groups=g)
+    _check_bounds(lo, hi)
+    rows = []
+    for label in np.unique(g):
+        m = g == label
+        n, k = int(m.sum()), int(np.sum((y[m] >= lo[m]) & (y[m] <= hi[m])))
+        low, high = binomial_interval(k, n)
+        rows.append({"group": label.item() if hasattr(label, "item")
+                     else label, "n": n, "coverage": coverage(
+                         y[m], lo[m], hi[m]), "low": low, "high": high})
+    return rows
+
+
+def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0,
+                     stat: Callable[[np.ndarray], float] = np.mean,
+                     level: float = 0.95) -> tuple[float, float, float]:
+    """Difference stat(a) - stat(b) of per-row scores a, b (N,) of two methods on the
+    same test rows, with a percentile interval from resampling rows (both columns
+    together) with replacement: (difference, low, high)."""
+    a, b = _vec(a, "a"), _vec(b, "b")
+    _same_length(a=a, b=b)
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 100:
+        raise ValueError(f"n_boot must be an integer >= 100 (2000 is usual), got "
+                         f"{n_boot!r}")
+    tail = (1.0 - _check_level(level)) / 2
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(int(n_boot), len(a)))
+    diffs = np.array([stat(a[i]) - stat(b[i]) for i in idx])
+    low, high = np.quantile(diffs, [tail, 1 - tail])
+    return float(stat(a) - stat(b)), float(low), float(high)
