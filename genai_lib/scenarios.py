@@ -113,3 +113,49 @@ def predictive_samples(model, c: Tensor, n: int) -> Tensor:
         raise ValueError(f"c must have shape (N, C), got {tuple(c.shape)}")
     x = sample_with_noise(model, len(c) * n, c.repeat_interleave(n, dim=0))
     return x.view(len(c), n, -1)
+
+
+def pair_cost(orders, demand, over: float, under: float,
+              penalty: float) -> np.ndarray:
+    """Cost of two products' orders (..., 2) when demand (..., 2) happens: each
+    product's newsvendor cost, plus `penalty` when both run short. -> (...)."""
+    _check_costs(over, under)
+    if not penalty >= 0:
+        raise ValueError(f"penalty must be >= 0 (cost when both run short), "
+                         f"got {penalty!r}")
+    q, d = np.broadcast_arrays(_np(orders, "orders"), _np(demand, "demand"))
+    if q.shape[-1] != 2:
+        raise ValueError(f"orders and demand need a last axis of 2 products, "
+                         f"got shape {q.shape}")
+    each = newsvendor_cost(q, d, over, under).sum(axis=-1)
+    return each + penalty * (d > q).all(axis=-1)
+
+
+def pair_orders(scenarios, over: float, under: float, penalty: float,
+                levels=None) -> np.ndarray:
+    """Orders for two products minimising `pair_cost` averaged over joint
+    scenarios (N, S, 2) -> (N, 2).
+
+    The candidates are each product's scenario quantiles at `levels` (default
+    0.5 to 0.995 in 25 steps); every pair of candidates is tried (a grid).
+    """
+    s = _np(scenarios, "scenarios")
+    if s.ndim != 3 or s.shape[2] != 2 or s.shape[1] < 2:
+        raise ValueError(f"scenarios must have shape (N, S, 2): S >= 2 joint "
+                         f"draws of 2 products per row, got {s.shape}")
+    _check_costs(over, under)
+    if not penalty >= 0:
+        raise ValueError(f"penalty must be >= 0, got {penalty!r}")
+    lv = np.linspace(0.5, 0.995, 25) if levels is None else _np(levels, "levels")
+    if lv.ndim != 1 or not ((lv > 0) & (lv < 1)).all():
+        raise ValueError("levels must be a vector of quantile levels in (0, 1)")
+    n, g = len(s), len(lv)
+    cand = np.moveaxis(np.quantile(s, lv, axis=1), 0, 1)      # (N, G, 2)
+    d, q = s[:, None], cand[:, :, None]                       # (N,1,S,2), (N,G,1,2)
+    each = newsvendor_cost(q, d, over, under).mean(axis=2)    # (N, G, 2)
+    short = (d > q).astype(np.float64)                        # (N, G, S, 2)
+    both = np.einsum("ngs,nhs->ngh", short[..., 0], short[..., 1]) / s.shape[1]
+    total = each[:, :, None, 0] + each[:, None, :, 1] + penalty * both
+    i, j = np.unravel_index(total.reshape(n, -1).argmin(axis=1), (g, g))
+    rows = np.arange(n)
+    return np.stack([cand[rows, i, 0], cand[rows, j, 1]], axis=1)
