@@ -149,3 +149,78 @@ def test_memorising_generator_needs_answer():
     copies = x_train + 0.01 * rng.normal(size=x_train.shape)
     fb = ex.check_memorising_generator(copies, x_train, x_hold)
     assert not fb and "noticed_by" in fb.message
+
+
+def test_conformal_quantile():
+    def ok(s, a):
+        s = np.sort(s)
+        k = int(np.ceil((len(s) + 1) * (1 - a)))
+        return np.inf if k > len(s) else s[k - 1]
+
+    assert ex.check_conformal_quantile(ok)
+    assert not ex.check_conformal_quantile(None)
+    plain = lambda s, a: np.quantile(s, 1 - a)  # noqa: E731
+    assert "finite-sample" in ex.check_conformal_quantile(plain).message
+
+    def no_plus_one(s, a):
+        s = np.sort(s)
+        k = int(np.ceil(len(s) * (1 - a)))
+        return np.inf if k > len(s) else s[k - 1]
+    assert "n + 1" in ex.check_conformal_quantile(no_plus_one).message
+
+    def interpolated(s, a):
+        k = int(np.ceil((len(s) + 1) * (1 - a)))
+        return np.inf if k > len(s) else np.quantile(s, k / len(s))
+    assert "interpolates" in ex.check_conformal_quantile(interpolated).message
+
+    def one_too_far(s, a):
+        s = np.sort(s)
+        k = int(np.ceil((len(s) + 1) * (1 - a)))
+        return np.inf if k > len(s) else s[min(k, len(s) - 1)]
+    assert "one too far" in ex.check_conformal_quantile(one_too_far).message
+
+    def unsorted(s, a):
+        k = int(np.ceil((len(s) + 1) * (1 - a)))
+        return np.inf if k > len(s) else s[k - 1]
+    assert "sort the scores first" in ex.check_conformal_quantile(
+        unsorted).message
+
+    def uses_alpha(s, a):
+        return np.sort(s)[int(np.ceil((len(s) + 1) * a)) - 1]
+    assert "where 1 - alpha belongs" in ex.check_conformal_quantile(
+        uses_alpha).message
+
+    def clipped(s, a):
+        s = np.sort(s)
+        k = int(np.ceil((len(s) + 1) * (1 - a)))
+        return s[min(k, len(s)) - 1]
+    assert "not the largest score" in ex.check_conformal_quantile(
+        clipped).message
+
+
+def test_independent_marginals():
+    from genai_lib import synthetic
+
+    assert ex.check_independent_marginals(synthetic.independent_marginals)
+
+    def rows(x, n, seed):               # a bootstrap of whole rows
+        return x[np.random.default_rng(seed).integers(0, len(x), n)]
+
+    def normal(x, n, seed):             # a normal fit per column
+        rng = np.random.default_rng(seed)
+        return x.mean(0) + x.std(0) * rng.normal(size=(n, x.shape[1]))
+
+    def transposed(x, n, seed):
+        return synthetic.independent_marginals(x, n, seed).T
+
+    def unseeded(x, n, seed):
+        return synthetic.independent_marginals(x, n, np.random.randint(10 ** 6))
+
+    assert "whole real rows" in ex.check_independent_marginals(rows).message
+    assert "empirical marginal" in ex.check_independent_marginals(normal).message
+    assert "transpose" in ex.check_independent_marginals(transposed).message
+    assert "same seed" in ex.check_independent_marginals(unseeded).message
+    assert not ex.check_independent_marginals(None)
+    for seed in range(5):               # the right answer passes for every seed
+        assert ex.check_independent_marginals(
+            lambda x, n, s, seed=seed: synthetic.independent_marginals(x, n, s + seed))

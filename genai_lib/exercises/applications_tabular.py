@@ -220,8 +220,7 @@ def check_subgroup_coverage(fn: Callable) -> Feedback:
     if len(got) != 2:
         return wrong(f"return two coverages (group False, group True), got {len(got)} values")
     if np.allclose(got, expected):
-        return right("per-group coverages match `metrics.coverage` on each group's rows, on "
-                     "test inputs where the two groups differ (and bounds count as covered).")
+        return right("per-group coverages match, on inputs where the groups differ.")
     overall = float(np.mean((lo <= y) & (y <= hi)))
     if np.allclose(got, overall):
         return wrong("both values equal the overall coverage: select each group's rows "
@@ -232,6 +231,67 @@ def check_subgroup_coverage(fn: Callable) -> Feedback:
         return wrong("a target exactly on a bound counts as covered: use lower <= y <= upper")
     return wrong(f"expected {expected[0]:.4f} and {expected[1]:.4f}, your answer = "
                  f"{got[0]:.4f} and {got[1]:.4f}")
+
+
+def _reference_conformal_q(scores: np.ndarray, alpha: float) -> float:
+    s = np.sort(np.asarray(scores, dtype=float))
+    k = int(np.ceil((len(s) + 1) * (1 - alpha)))
+    return float("inf") if k > len(s) else float(s[k - 1])
+
+
+def check_conformal_quantile(fn: Callable) -> Feedback:
+    """`fn(scores (n,), alpha) -> float`: the k-th smallest score, k = ceil((n + 1)(1 - alpha));
+    inf when k > n."""
+    if not callable(fn):
+        return wrong(f"`conformal_q` should be a function, got {type(fn).__name__}")
+    rng = np.random.default_rng(8)
+    s20 = rng.exponential(size=20)
+    cases = [(s20, 0.2), (s20, 0.1), (rng.exponential(size=8), 0.1)]
+    for scores, alpha in cases:
+        n, srt = len(scores), np.sort(scores)
+        expected = _reference_conformal_q(scores, alpha)
+        call = f"`conformal_q(scores, {alpha})` with n = {n}"
+        try:
+            got = float(np.asarray(fn(scores.copy(), alpha)).reshape(()))
+        except Exception as err:  # the learner's code failed: say how
+            return wrong(f"{call} raised or did not return one number: "
+                         f"{type(err).__name__}: {err}")
+        if got == expected or (np.isfinite(expected) and np.isclose(got, expected)):
+            continue
+        k = int(np.ceil((n + 1) * (1 - alpha)))
+        if np.isinf(expected):
+            if np.isclose(got, srt[-1]):
+                return wrong(f"{call}: k = ceil((n + 1)(1 - alpha)) = {k} > n, so no score "
+                             f"is large enough for the guarantee: return np.inf, not the "
+                             f"largest score")
+            return wrong(f"{call}: k = {k} > n, so the answer is np.inf (an interval without "
+                         f"bounds); got {got:.4g}")
+        mistakes = [
+            (float(np.quantile(scores, 1 - alpha)), "this is np.quantile(scores, 1 - alpha), "
+             "the plain empirical quantile: the finite-sample guarantee needs the k-th "
+             "smallest score with k = ceil((n + 1)(1 - alpha))"),
+            (float(np.quantile(scores, k / n)), "np.quantile(scores, k / n) interpolates "
+             "between two scores: take the k-th smallest score itself (np.sort(scores)"
+             "[k - 1], or method=\"inverted_cdf\")"),
+            (float(srt[int(np.ceil(n * (1 - alpha))) - 1]), "this is the "
+             "ceil(n (1 - alpha))-th smallest score: use n + 1, the calibration scores plus "
+             "the new case"),
+            (float(srt[min(k, n - 1)]), f"this is the {k + 1}-th smallest score, one too far: "
+             f"np.sort(scores)[k - 1] is the k-th (Python counts from 0)"),
+            (float(srt[k - 2]), f"this is the {k - 1}-th smallest score: with k = "
+             f"ceil((n + 1)(1 - alpha)) = {k} take np.sort(scores)[k - 1], and round up "
+             f"(ceil), not down"),
+            (float(srt[max(int(np.ceil((n + 1) * alpha)) - 1, 0)]), "this uses alpha "
+             "where 1 - alpha belongs: alpha is the share of misses allowed"),
+            (float(scores[k - 1]), "this is the k-th score in the given order: sort the "
+             "scores first"),
+        ]
+        for candidate, message in mistakes:
+            if not np.isclose(candidate, expected) and np.isclose(got, candidate):
+                return wrong(f"{call}: {message} (expected {expected:.4f}, got {got:.4f})")
+        return wrong(f"{call}: expected the {k}-th smallest score, {expected:.4f}; your "
+                     f"answer = {got:.4f}")
+    return right("k-th smallest score, k = ceil((n + 1)(1 - alpha)); inf if k > n.")
 
 
 def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float = 0.05,
@@ -321,3 +381,50 @@ def check_memorising_generator(synthetic, x_train, x_holdout, noticed_by: str | 
                      f"data; which test compares distances to training records?")
     return right(f"{share:.0%} of the rows are near-copies of training records; and only the "
                  f"privacy test notices.")
+
+
+def _marginals_exercise() -> np.ndarray:
+    """Test data for `check_independent_marginals`: (300, 3), strongly correlated columns
+    with distinct, non-normal values (so a copied row or a normal fit can be recognised)."""
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(300, 1))
+    x = np.c_[np.exp(z), z ** 3, -2 * z] + 0.05 * rng.normal(size=(300, 3))
+    return np.round(x, 6)
+
+
+def check_independent_marginals(fn: Callable) -> Feedback:
+    """`fn(x (N, D), n, seed) -> (n, D)`: each column resampled with replacement on its own."""
+    if not callable(fn):
+        return wrong(f"`my_marginals` should be a function, got {type(fn).__name__}")
+    x = _marginals_exercise()
+    n = 3000
+    try:
+        out = np.asarray(fn(x, n, 0), dtype=float)
+    except Exception as err:  # the learner's code failed: say how
+        return wrong(f"`my_marginals(x, {n}, 0)` raised {type(err).__name__}: {err}")
+    if out.shape == (x.shape[1], n):
+        return wrong(f"the result has shape {out.shape}: one row per draw is (n, D) = "
+                     f"({n}, {x.shape[1]}); transpose, or stack the columns with axis=1")
+    if out.shape != (n, x.shape[1]):
+        return wrong(f"the result has shape {out.shape}, expected (n, D) = ({n}, {x.shape[1]})")
+    for j in range(x.shape[1]):
+        if not np.isin(np.round(out[:, j], 6), x[:, j]).all():
+            return wrong(f"column {j} holds values that are not in column {j} of x: resample "
+                         f"the observed values of each column (its empirical marginal), do not "
+                         f"fit a distribution or mix columns up")
+    rows = {tuple(r) for r in x}
+    copied = float(np.mean([tuple(r) in rows for r in np.round(out, 6)]))
+    if copied > 0.5:
+        return wrong(f"{copied:.0%} of your rows are whole real rows: that resamples rows "
+                     f"(a bootstrap), which keeps every correlation. Draw a separate random "
+                     f"index for each column")
+    corr = np.corrcoef(out, rowvar=False)[np.triu_indices(x.shape[1], 1)]
+    if np.abs(corr).max() > 0.1:
+        return wrong(f"the columns are still correlated (up to {np.abs(corr).max():.2f}): the "
+                     f"indices of different columns must be drawn independently")
+    again = np.asarray(fn(x, n, 0), dtype=float)
+    if not np.array_equal(out, again):
+        return wrong("two calls with the same seed give different rows: build the generator "
+                     "from `seed` (np.random.default_rng(seed))")
+    return right("each column keeps its own values and distribution; the correlations "
+                 "between columns are gone.")

@@ -1,0 +1,236 @@
+"""Synthetic tables: the baseline samplers a generative model must beat, and the three
+axes on which synthetic rows are judged (the trio SDV and synthcity report).
+
+* Samplers: `independent_marginals` (each column resampled on its own) and
+  `gaussian_copula` (empirical marginals tied together by a Gaussian copula).
+* Fidelity: `ks_distances` (per column), `correlation_gap` (correlation matrices) and
+  `detection_auc` (can a classifier tell real from synthetic rows? 0.5 is best).
+* Utility: `genai_lib.metrics.tstr` (train on synthetic, test on real).
+* Privacy: `genai_lib.metrics.distance_to_closest_record` and `near_copy_share`.
+* `judge` computes all three axes for one synthetic table; `paired_bootstrap` puts an
+  interval on the difference of a metric between two methods scored on the same test rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def _matrix(name: str, a, min_rows: int = 1) -> np.ndarray:
+    """Any (N, D) array or tensor as float64 NumPy, checked: finite, N >= min_rows."""
+    a = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
+    if a.ndim != 2 or len(a) < min_rows:
+        raise ValueError(f"{name} must have shape (N, D) with N >= {min_rows}, got {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} has NaN or inf values: drop or impute them first")
+    return a
+
+
+def _count(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    return int(n)
+
+
+def _same_width(a: np.ndarray, b: np.ndarray, names: str) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"{names} must have the same number of columns, "
+                         f"got {a.shape[1]} and {b.shape[1]}")
+
+
+def _corr(a: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.corrcoef(a, rowvar=False)
+    return np.nan_to_num(np.atleast_2d(c))                     # constant column: 0
+
+
+# --- baseline samplers ---
+
+def independent_marginals(x, n: int, seed: int = 0) -> np.ndarray:
+    """Each column resampled with replacement on its own: (N, D) -> (n, D).
+
+    Every marginal is right; every dependence between columns is lost.
+    """
+    x, n = _matrix("x", x), _count(n)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(n, x.shape[1]))
+    return x[idx, np.arange(x.shape[1])]
+
+
+def gaussian_copula(x, n: int, seed: int = 0, method: str = "linear") -> np.ndarray:
+    """Empirical marginals + a Gaussian copula of the normal scores: (N, D) -> (n, D).
+
+    Each column's ranks become normal scores z = Phi^-1(rank / (N + 1)); new rows are drawn
+    from N(0, R), R the correlation of the scores, and mapped back through each column's
+    empirical quantile function (np.quantile with `method`; 'inverted_cdf' keeps only
+    observed values, for discrete columns).
+    """
+    from scipy.stats import norm, rankdata
+
+    x, n = _matrix("x", x, min_rows=2), _count(n)
+    rows, d = x.shape
+    z = norm.ppf(rankdata(x, axis=0) / (rows + 1))            # (N, D) normal scores
+    constant = np.ptp(x, axis=0) == 0
+    z[:, constant] = 0.0
+    r = _corr(z)                                               # constant columns: no link
+    np.fill_diagonal(r, 1.0)
+    g = np.random.default_rng(seed).multivariate_normal(np.zeros(d), r, size=n,
+                                                        method="eigh")
+    u = norm.cdf(g)                                            # (n, D) uniforms
+    return np.stack([np.quantile(x[:, j], u[:, j], method=method) for j in range(d)],
+                    axis=1).reshape(n, d)
+
+
+# --- fidelity ---
+
+def ks_distances(real, synthetic) -> np.ndarray:
+    """Kolmogorov-Smirnov statistic of each column, real (N, D) vs synthetic (M, D): (D,).
+
+    The largest gap between the two empirical CDFs: 0 for identical marginals, 1 for
+    disjoint ones. On a 0/1 column it is the difference of the two shares of ones.
+    """
+    a, b = _matrix("real", real), _matrix("synthetic", synthetic)
+    _same_width(a, b, "real and synthetic")
+    out = np.empty(a.shape[1])
+    for j in range(a.shape[1]):
+        ra, rb = np.sort(a[:, j]), np.sort(b[:, j])
+        at = np.concatenate([ra, rb])                  # every jump of either CDF
+        fa = np.searchsorted(ra, at, side="right") / len(ra)
+        fb = np.searchsorted(rb, at, side="right") / len(rb)
+        out[j] = np.abs(fa - fb).max()
+    return out
+
+
+def correlation_gap(real, synthetic) -> float:
+    """Mean |corr_real - corr_syn| over the D(D-1)/2 column pairs: real (N, D), syn. (M, D).
+
+    Pearson correlations; a constant column counts as uncorrelated. 0 when the
+    synthetic rows keep every pairwise correlation.
+    """
+    a, b = _matrix("real", real, 2), _matrix("synthetic", synthetic, 2)
+    _same_width(a, b, "real and synthetic")
+    if a.shape[1] < 2:
+        raise ValueError("correlation_gap needs at least two columns")
+    upper = np.triu_indices(a.shape[1], k=1)
+    return float(np.mean(np.abs(_corr(a) - _corr(b))[upper]))
+
+
+def detection_auc(real, synthetic, model=None, folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated ROC AUC of a classifier telling real (N, D) from synthetic (M, D) rows.
+
+    0.5: indistinguishable (best); 1: every synthetic row is recognised. The larger set is
+    subsampled to the size of the smaller. model: an unfitted scikit-learn classifier
+    (default: a logistic regression on the columns, their squares and pairwise products,
+    so it sees shifted means, wrong spreads and broken correlations, but not, e.g., a
+    multi-modal shape with the right means and covariances: pass a richer model for that).
+    """
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+    a, b = _matrix("real", real), _matrix("synthetic", synthetic)
+    _same_width(a, b, "real and synthetic")
+    m = min(len(a), len(b))
+    if m < folds:
+        raise ValueError(f"need at least folds={folds} real and synthetic rows, got {m}")
+    rng = np.random.default_rng(seed)
+    a = a[rng.permutation(len(a))[:m]]
+    b = b[rng.permutation(len(b))[:m]]
+    x, label = np.vstack([a, b]), np.r_[np.zeros(m), np.ones(m)]
+    clf = clone(model) if model is not None else make_pipeline(
+        StandardScaler(), PolynomialFeatures(2), StandardScaler(),
+        LogisticRegression(C=0.01, max_iter=1000))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    p = cross_val_predict(clf, x, label, cv=cv, method="predict_proba")[:, 1]
+    return float(roc_auc_score(label, p))
+
+
+# --- privacy ---
+
+def near_copy_share(dcr_synthetic, dcr_holdout, q: float = 0.05) -> float:
+    """Share of synthetic rows closer to a training row than the q-quantile of held-out real rows.
+
+    dcr_synthetic (M,), dcr_holdout (N,): distances to the closest training record. By
+    construction a share q of held-out rows are below that threshold.
+    """
+    s, h = np.asarray(dcr_synthetic, float).ravel(), np.asarray(dcr_holdout, float).ravel()
+    if len(s) == 0 or len(h) == 0:
+        raise ValueError("dcr_synthetic and dcr_holdout must be non-empty")
+    if not 0 < q < 1:
+        raise ValueError(f"q must be a share in (0, 1), got {q}")
+    return float(np.mean(s < np.quantile(h, q)))
+
+
+# --- the three axes together ---
+
+def judge(synthetic, real_train, real_test, y_synthetic=None, y_train=None, y_test=None,
+          seed: int = 0) -> dict[str, float]:
+    """Fidelity, utility and privacy of synthetic (M, D) rows against real_train (N, D)
+    (the rows the generator saw) and real_test (N', D) (rows it never saw).
+
+    Fidelity vs real_train: 'KS mean', 'KS max', 'corr gap', 'detect AUC'. Utility, when
+    the three label arrays are given: 'TSTR AUC' (logistic regression trained on the
+    synthetic rows, scored on real_test). Privacy: 'DCR median' (synthetic to real_train)
+    and 'near-copies %' (below the 5th percentile of real_test's own DCR).
+    """
+    from genai_lib import metrics
+
+    s, tr, te = (_matrix(k, v) for k, v in (("synthetic", synthetic),
+                                           ("real_train", real_train),
+                                           ("real_test", real_test)))
+    _same_width(s, tr, "synthetic and real_train")
+    _same_width(te, tr, "real_test and real_train")
+    ks = ks_distances(tr, s)
+    out = {"KS mean": float(ks.mean()), "KS max": float(ks.max()),
+           "corr gap": correlation_gap(tr, s), "detect AUC": detection_auc(tr, s, seed=seed)}
+    labels = (y_synthetic, y_train, y_test)
+    if any(v is not None for v in labels):
+        if any(v is None for v in labels):
+            raise ValueError("give all of y_synthetic, y_train and y_test for utility, or none")
+        out["TSTR AUC"] = metrics.tstr(s, y_synthetic, te, y_test, score="roc_auc")
+    dcr_s = metrics.distance_to_closest_record(s, tr)
+    dcr_h = metrics.distance_to_closest_record(te, tr)
+    out["DCR median"] = float(np.median(dcr_s))
+    out["near-copies %"] = 100 * near_copy_share(dcr_s, dcr_h)
+    return out
+
+
+# --- uncertainty of a difference ---
+
+def paired_bootstrap(metric: Callable, y, pred_a, pred_b, n_boot: int = 1000, seed: int = 0,
+                     level: float = 0.95) -> tuple[float, float, float]:
+    """metric(y, pred_a) - metric(y, pred_b) on the test rows, with a percentile interval.
+
+    y (N,) targets; pred_a, pred_b (N,) or (N, K) predictions or scores of two methods on
+    the SAME rows. Each round resamples the N rows with replacement (the same rows for both
+    methods) and recomputes the difference. Returns (difference, low, high); the difference
+    is beyond the noise when the interval excludes 0. Rounds in which the metric fails
+    (e.g. ROC AUC on a resample with a single class) are skipped.
+    """
+    y, a, b = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v)
+               for v in (y, pred_a, pred_b))
+    if not (len(y) == len(a) == len(b)) or len(y) < 2:
+        raise ValueError(f"y, pred_a and pred_b must have the same length >= 2, "
+                         f"got {len(y)}, {len(a)}, {len(b)}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), e.g. 0.95, got {level}")
+    if _count(n_boot) < 10:
+        raise ValueError(f"n_boot must be at least 10, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    gaps = []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(y), len(y))
+        try:
+            gaps.append(metric(y[i], a[i]) - metric(y[i], b[i]))
+        except ValueError:
+            continue
+    if len(gaps) < n_boot // 2:
+        raise ValueError(f"the metric failed on {n_boot - len(gaps)} of {n_boot} resamples: "
+                         f"too few test rows (or a single class) for this metric")
+    lo, hi = np.quantile(gaps, [(1 - level) / 2, (1 + level) / 2])
+    return float(metric(y, a) - metric(y, b)), float(lo), float(hi)
