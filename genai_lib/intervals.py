@@ -205,9 +205,40 @@ def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0,
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 100:
         raise ValueError(f"n_boot must be an integer >= 100 (2000 is usual), got "
                          f"{n_boot!r}")
-    tail = (1.0 - _check_level(level)) / 2
+    return paired_metric_bootstrap(lambda _, s: stat(s), np.zeros(len(a)), a, b,
+                                   int(n_boot), seed, level)
+
+
+def paired_metric_bootstrap(metric: Callable, y, pred_a, pred_b, n_boot: int = 1000,
+                            seed: int = 0, level: float = 0.95
+                            ) -> tuple[float, float, float]:
+    """metric(y, pred_a) - metric(y, pred_b) on the test rows, with a percentile interval.
+
+    y (N,) targets; pred_a, pred_b (N,) or (N, K) predictions or scores of two methods
+    on the SAME rows. Each round resamples the N rows with replacement (the same rows
+    for both methods) and recomputes the difference. Returns (difference, low, high);
+    the difference is beyond the noise when the interval excludes 0. Rounds in which
+    the metric fails (e.g. ROC AUC on a resample with a single class) are skipped.
+    """
+    y, a, b = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v)
+               for v in (y, pred_a, pred_b))
+    if not (len(y) == len(a) == len(b)) or len(y) < 2:
+        raise ValueError(f"y, pred_a and pred_b must have the same length >= 2, "
+                         f"got {len(y)}, {len(a)}, {len(b)}")
+    level = _check_level(level)
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 10:
+        raise ValueError(f"n_boot must be an integer >= 10 (1000 is usual), "
+                         f"got {n_boot!r}")
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), size=(int(n_boot), len(a)))
-    diffs = np.array([stat(a[i]) - stat(b[i]) for i in idx])
-    low, high = np.quantile(diffs, [tail, 1 - tail])
-    return float(stat(a) - stat(b)), float(low), float(high)
+    gaps = []
+    for _ in range(int(n_boot)):
+        i = rng.integers(0, len(y), len(y))
+        try:
+            gaps.append(metric(y[i], a[i]) - metric(y[i], b[i]))
+        except ValueError:
+            continue
+    if len(gaps) < n_boot // 2:
+        raise ValueError(f"the metric failed on {n_boot - len(gaps)} of {n_boot} "
+                         f"resamples: too few test rows (or a single class) for it")
+    lo, hi = np.quantile(gaps, [(1 - level) / 2, (1 + level) / 2])
+    return float(metric(y, a) - metric(y, b)), float(lo), float(hi)

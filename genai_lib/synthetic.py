@@ -7,13 +7,12 @@ axes on which synthetic rows are judged (the trio SDV and synthcity report).
   `detection_auc` (can a classifier tell real from synthetic rows? 0.5 is best).
 * Utility: `genai_lib.metrics.tstr` (train on synthetic, test on real).
 * Privacy: `genai_lib.metrics.distance_to_closest_record` and `near_copy_share`.
-* `judge` computes all three axes for one synthetic table; `paired_bootstrap` puts an
-  interval on the difference of a metric between two methods scored on the same test rows.
+* `judge` computes all three axes for one synthetic table;
+  `genai_lib.intervals.paired_metric_bootstrap` puts an interval on the difference of a
+  metric between two methods scored on the same test rows.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
@@ -202,35 +201,3 @@ def judge(synthetic, real_train, real_test, y_synthetic=None, y_train=None, y_te
 
 # --- uncertainty of a difference ---
 
-def paired_bootstrap(metric: Callable, y, pred_a, pred_b, n_boot: int = 1000, seed: int = 0,
-                     level: float = 0.95) -> tuple[float, float, float]:
-    """metric(y, pred_a) - metric(y, pred_b) on the test rows, with a percentile interval.
-
-    y (N,) targets; pred_a, pred_b (N,) or (N, K) predictions or scores of two methods on
-    the SAME rows. Each round resamples the N rows with replacement (the same rows for both
-    methods) and recomputes the difference. Returns (difference, low, high); the difference
-    is beyond the noise when the interval excludes 0. Rounds in which the metric fails
-    (e.g. ROC AUC on a resample with a single class) are skipped.
-    """
-    y, a, b = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v)
-               for v in (y, pred_a, pred_b))
-    if not (len(y) == len(a) == len(b)) or len(y) < 2:
-        raise ValueError(f"y, pred_a and pred_b must have the same length >= 2, "
-                         f"got {len(y)}, {len(a)}, {len(b)}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), e.g. 0.95, got {level}")
-    if _count(n_boot) < 10:
-        raise ValueError(f"n_boot must be at least 10, got {n_boot}")
-    rng = np.random.default_rng(seed)
-    gaps = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(y), len(y))
-        try:
-            gaps.append(metric(y[i], a[i]) - metric(y[i], b[i]))
-        except ValueError:
-            continue
-    if len(gaps) < n_boot // 2:
-        raise ValueError(f"the metric failed on {n_boot - len(gaps)} of {n_boot} resamples: "
-                         f"too few test rows (or a single class) for this metric")
-    lo, hi = np.quantile(gaps, [(1 - level) / 2, (1 + level) / 2])
-    return float(metric(y, a) - metric(y, b)), float(lo), float(hi)

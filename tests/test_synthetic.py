@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from genai_lib import synthetic
+from genai_lib import intervals, synthetic
 
 
 def correlated(n=4000, rho=0.7, seed=0):
@@ -93,12 +93,12 @@ def test_paired_bootstrap():
     good = np.where(rng.random(500) < 0.9, y, 1 - y)        # 90 % right
     bad = np.where(rng.random(500) < 0.6, y, 1 - y)         # 60 % right
     acc = lambda t, p: float(np.mean(t == p))  # noqa: E731
-    d, lo, hi = synthetic.paired_bootstrap(acc, y, good, bad, n_boot=400)
+    d, lo, hi = intervals.paired_metric_bootstrap(acc, y, good, bad, n_boot=400)
     assert d == pytest.approx(acc(y, good) - acc(y, bad)) and 0.2 < lo < d < hi < 0.4
-    d, lo, hi = synthetic.paired_bootstrap(acc, y, good, good, n_boot=100)
+    d, lo, hi = intervals.paired_metric_bootstrap(acc, y, good, good, n_boot=100)
     assert d == lo == hi == 0.0                              # paired: no noise at all
     with pytest.raises(ValueError, match="same length"):
-        synthetic.paired_bootstrap(acc, y, good[:10], bad)
+        intervals.paired_metric_bootstrap(acc, y, good[:10], bad)
 
 
 def test_bad_input():
