@@ -15,6 +15,7 @@
    icons, so we drop that stylesheet link from the page body: the book needs no network.
 4. `static/genai-book.js`: a click on a solution's title (which holds a link to its
    exercise) opens the solution instead of raising an error and jumping away.
+5. `static/genai-book.css`: code in a hidden cell gets the same width as in a visible one.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def clean_assets(app: Sphinx, pagename: str, templatename: str, context: dict,
 
 
 def add_static(app: Sphinx) -> None:
-    """Serve _ext/static (genai-book.js) with the book's static files."""
+    """Serve _ext/static (genai-book.js, genai-book.css) with the book's static files."""
     app.config.html_static_path.append(str(Path(__file__).parent / "static"))
 
 
@@ -81,5 +82,6 @@ def setup(app: Sphinx) -> dict:
     """Register the page-asset clean-up (runs late, after every extension added its files)."""
     app.connect("builder-inited", add_static)
     app.add_js_file("genai-book.js")
+    app.add_css_file("genai-book.css")
     app.connect("html-page-context", clean_assets, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
