@@ -178,8 +178,8 @@ def distance_to_closest_record(query, reference, chunk: int = 2048) -> np.ndarra
 
 def coverage(y, lower, upper) -> float:
     """Share of targets inside their prediction interval, lower <= y <= upper. All (N,)."""
-    y, lo, hi = (np.asarray(torch.as_tensor(a, dtype=torch.float64).cpu()).ravel()
-                 for a in (y, lower, upper))
+    y, lo, hi = (np.asarray(a.detach().cpu() if hasattr(a, "detach") else a,
+                            dtype=np.float64).ravel() for a in (y, lower, upper))
     if not (len(y) == len(lo) == len(hi)) or len(y) == 0:
         raise ValueError(f"y, lower and upper must have the same non-zero length, "
                          f"got {len(y)}, {len(lo)}, {len(hi)}")
