@@ -15,20 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from genai_lib.intervals import _vec  # the one finite-vector check
 from genai_lib.scenarios import lag_matrix
-
-
-def _vec(a, name: str) -> np.ndarray:
-    """A finite float64 vector (T,) from an array, list or tensor."""
-    out = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a,
-                     dtype=np.float64)
-    if out.ndim != 1 or len(out) == 0:
-        raise ValueError(f"{name} must be a non-empty vector, got shape "
-                         f"{out.shape}")
-    if not np.isfinite(out).all():
-        raise ValueError(f"{name} contains NaN or inf values: drop or impute "
-                         f"them first")
-    return out
 
 
 def _check_order(p, n: int) -> int:

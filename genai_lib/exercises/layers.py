@@ -242,27 +242,24 @@ def check_softmax(fn: Callable) -> Feedback:
                          f"{np.array2string(sums, precision=3)}, not 1: divide the "
                          f"exponentials by their own row sums.")
         return check_function("my_softmax", lambda _: got, _reference, [z])
-    got, failed = _call(fn, _SOFTMAX_BIG)
-    if failed is not None:
-        return failed
-    if not np.all(np.isfinite(got)):
-        return wrong("correct for small scores but NaN or inf for z = [[1000, 1001, 999]]: "
-                     "exp(1000) overflows. Subtract each row's maximum before exp().")
-    got, failed = _call(fn, _SOFTMAX_SPREAD)
-    if failed is not None:
-        return failed
-    if not np.all(np.isfinite(got)):
-        return wrong("NaN or inf for z = [[0, 800, -800]]: after your shift exp() still sees "
-                     "a large positive number and overflows. Subtract the row *maximum* (not "
-                     "the minimum or the mean): then the largest exponent is exp(0) = 1.")
-    got, failed = _call(fn, _SOFTMAX_MIXED)
-    if failed is not None:
-        return failed
-    if not np.all(np.isfinite(got)):
-        return wrong("NaN for z = [[1000, 1001, 999], [-1000, -1002, -1001]]: z.max() without "
-                     "an axis is the maximum of the whole matrix, so the second row becomes "
-                     "exp(-2001) = 0 everywhere and 0 / 0 = NaN. Subtract each row's own "
-                     "maximum, z.max(axis=1, keepdims=True).")
+    overflows = (
+        (_SOFTMAX_BIG, "correct for small scores but NaN or inf for z = [[1000, 1001, 999]]: "
+                       "exp(1000) overflows. Subtract each row's maximum before exp()."),
+        (_SOFTMAX_SPREAD, "NaN or inf for z = [[0, 800, -800]]: after your shift exp() still "
+                          "sees a large positive number and overflows. Subtract the row "
+                          "*maximum* (not the minimum or the mean): then the largest "
+                          "exponent is exp(0) = 1."),
+        (_SOFTMAX_MIXED, "NaN for z = [[1000, 1001, 999], [-1000, -1002, -1001]]: z.max() "
+                         "without an axis is the maximum of the whole matrix, so the second "
+                         "row becomes exp(-2001) = 0 everywhere and 0 / 0 = NaN. Subtract "
+                         "each row's own maximum, z.max(axis=1, keepdims=True)."),
+    )
+    for z, message in overflows:
+        got, failed = _call(fn, z)
+        if failed is not None:
+            return failed
+        if not np.all(np.isfinite(got)):
+            return wrong(message)
     for z in (_SOFTMAX_BIG, _SOFTMAX_SPREAD, _SOFTMAX_MIXED):
         got, failed = _call(fn, z)
         verdict = failed or check_function("my_softmax", lambda _: got, _reference, [z])

@@ -13,16 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-from genai_lib.exercises import Feedback, diagnose, right, wrong
-
-
-def _not_a_function(name: str, fn, signature: str) -> Feedback | None:
-    """A failing Feedback if fn is None or not callable, else None."""
-    if fn is None:
-        return wrong(f"`{name}` is None: define a function {signature} and pass it in.")
-    if not callable(fn):
-        return wrong(f"`{name}` should be a function, got {type(fn).__name__}")
-    return None
+from genai_lib.exercises import Feedback, diagnose, missing_function, right, wrong
 
 
 def _as_tensor(name: str, got, dtype: torch.dtype) -> Tensor | Feedback:
@@ -83,7 +74,7 @@ def _kl_mistakes(mu: Tensor, lv: Tensor) -> list[tuple[Tensor, str]]:
 
 def check_gaussian_kl(fn, name: str = "my_kl") -> Feedback:
     """Check a learner's kl(mu, logvar): (B, L), (B, L) -> (B,) against the closed form."""
-    start = _not_a_function(name, fn, f"{name}(mu, logvar)")
+    start = missing_function(name, fn, f"{name}(mu, logvar)")
     if start is not None:
         return start
     for mu, logvar in _kl_inputs():
@@ -118,7 +109,7 @@ def check_gaussian_kl(fn, name: str = "my_kl") -> Feedback:
 def check_reparameterize(fn, name: str = "my_reparameterize") -> Feedback:
     """Check a learner's reparameterize(mu, logvar) -> z: right mean, right variance, fresh
     noise per entry, gradients reaching mu and logvar."""
-    start = _not_a_function(name, fn, f"{name}(mu, logvar)")
+    start = missing_function(name, fn, f"{name}(mu, logvar)")
     if start is not None:
         return start
     n = 200_000
@@ -234,7 +225,7 @@ def _iwae_mistakes(log_w: Tensor) -> list[tuple[Tensor, str]]:
 
 def check_iwae_from_log_weights(fn, name: str = "my_iwae") -> Feedback:
     """Check fn(log_w): (k, B) -> (B,), the IWAE bound from log importance weights."""
-    start = _not_a_function(name, fn, f"{name}(log_w)")
+    start = missing_function(name, fn, f"{name}(log_w)")
     if start is not None:
         return start
     g = torch.Generator().manual_seed(1)
