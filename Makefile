@@ -6,6 +6,8 @@ VENV     ?= .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
+# pytest processes: every core (pytest-xdist); `make test JOBS=1` runs in one process
+JOBS     ?= auto
 # Progress bars are for people at a keyboard, not for the rendered page or the test log.
 export TQDM_DISABLE := 1
 
@@ -19,12 +21,15 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-## make book: execute every notebook (full profile) and build the HTML book in _build/html
+## make book: execute the notebooks (full profile) and build the HTML book in _build/html.
+## Executed notebooks are cached (_build/.jupyter_cache): a rebuild executes only those whose
+## code changed, and all of them when genai_lib or the requirements changed.
 book: $(STAMP)
 	GENAI_PROFILE=$${GENAI_PROFILE:-full} $(BIN)/jupyter-book build . -W -n --keep-going
 
 ## make test: unit tests + every notebook executed by nbval (quick profile), then the
-## rendered book checked in headless Chromium where Chromium is installed
+## rendered book checked in headless Chromium where Chromium is installed. nbval's
+## executions fill the quick book's cache, so the book build executes nothing again.
 test: unit-test
 ifneq ($(CHROMIUM),)
 	$(MAKE) browser-test
@@ -33,12 +38,12 @@ else
 endif
 
 unit-test: $(STAMP)
-	GENAI_PROFILE=quick $(BIN)/python -m pytest --ignore=tests/browser
+	GENAI_PROFILE=quick $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --ignore=tests/browser
 
 ## make browser-test: build the book (quick profile) and check every page in headless Chromium
 browser-test: $(STAMP)
 	GENAI_PROFILE=quick $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/quick
-	GENAI_BOOK_HTML=_build/quick/_build/html GENAI_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/browser -q
+	GENAI_BOOK_HTML=_build/quick/_build/html GENAI_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/browser -q -n $(JOBS)
 
 ## make lab: JupyterLab with this project's environment as its kernel
 lab: $(STAMP)

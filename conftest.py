@@ -26,3 +26,86 @@ os.environ.setdefault("GENAI_THREADS", "1")
 torch.set_num_threads(int(os.environ["GENAI_THREADS"]))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (OFFLINE, os.environ.get("PYTHONPATH", "")) if p)
+
+
+# --- One execution per notebook (see _ext/notebook_cache.py) --------------------------------
+# nbval runs each chapter cell by cell; when every cell of a notebook passed, the executed
+# notebook goes into the execution cache of the book build of this profile, which then
+# executes nothing again. A notebook whose code and key are unchanged since its last
+# passing run is not collected again (RERUN_NOTEBOOKS=1 runs them all).
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "_ext"))
+import notebook_cache  # noqa: E402
+
+BOOK_OUTPUT = ROOT / "_build" / "quick" if os.environ["GENAI_PROFILE"] == "quick" else ROOT
+CACHE = notebook_cache.cache_dir(BOOK_OUTPUT)
+RERUN = os.environ.get("RERUN_NOTEBOOKS", "").strip().lower() in ("1", "true", "yes")
+_reused: list[str] = []  # the cached notebooks the arguments name (the controller's list)
+_failed: set[str] = set()
+
+
+def _reusable(path: Path) -> bool:
+    """A chapter notebook whose execution under the current key is in the cache."""
+    return (path.suffix == ".ipynb" and path.parent == ROOT / "chapters" and not RERUN
+            and notebook_cache.is_cached(path, CACHE))
+
+
+def pytest_configure(config) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller did this
+        return
+    notebook_cache.reset_if_stale(CACHE)
+    args = [Path(a.split("::")[0]).resolve() for a in config.args]
+    _reused.extend(p.name for p in sorted((ROOT / "chapters").glob("*.ipynb"))
+                   if _reusable(p) and any(p == a or a in p.parents for a in args))
+
+
+def pytest_ignore_collect(collection_path: Path, config):
+    return True if _reusable(collection_path) else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    start = time.perf_counter()
+    try:
+        return (yield)
+    finally:  # nbval's cell items keep their outputs in test_outputs
+        run = item.parent.__dict__.setdefault("_genai_run", {"cells": {}, "seconds": 0.0})
+        run["seconds"] += time.perf_counter() - start
+        if getattr(item, "test_outputs", None) is not None:
+            run["cells"][item.cell_num] = item.test_outputs
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.failed:  # a notebook with a failing cell is never cached
+        _failed.add(report.nodeid.split("::")[0])
+
+
+def pytest_runtest_teardown(item, nextitem) -> None:
+    run = item.parent.__dict__.get("_genai_run")
+    if run is None or (nextitem is not None and nextitem.parent is item.parent):
+        return
+    nb = item.parent.nb
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    if (item.nodeid.split("::")[0] in _failed or item.parent.timed_out
+            or len(run["cells"]) != len(cells)):
+        return
+    for n, cell in enumerate(cells, start=1):  # consecutive counts: jupyter-cache checks them
+        cell.outputs = run["cells"][n - 1]
+        cell.execution_count = n
+        for out in cell.outputs:
+            if out.output_type == "execute_result":
+                out.execution_count = n
+    notebook_cache.store(nb, item.parent.path, CACHE, run["seconds"])
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _reused:
+        terminalreporter.write_line(
+            f"{len(_reused)} notebooks unchanged since their last passing run (same code, "
+            f"genai_lib, requirements and profile) were not executed again: "
+            f"{', '.join(sorted(_reused))}. RERUN_NOTEBOOKS=1 runs them all.")

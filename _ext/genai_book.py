@@ -16,6 +16,8 @@
 4. `static/genai-book.js`: a click on a solution's title (which holds a link to its
    exercise) opens the solution instead of raising an error and jumping away.
 5. `static/genai-book.css`: code in a hidden cell gets the same width as in a visible one.
+6. The execution cache is emptied when genai_lib, the requirements or the GENAI_
+   settings changed since it was filled (`notebook_cache.py` says why).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
+from sphinx.util import logging
+
+import notebook_cache  # _ext/ is on sys.path (a local extension)
 
 THEBE_ASSETS = ("sphinx-thebe.js", "sphinx-thebe.css")
 CDN_FONT_AWESOME = re.compile(
@@ -78,9 +83,22 @@ def add_static(app: Sphinx) -> None:
     app.config.html_static_path.append(str(Path(__file__).parent / "static"))
 
 
+def reset_stale_cache(app: Sphinx) -> None:
+    """Empty the execution cache if it was filled under another notebook_cache.key()."""
+    if app.config.nb_execution_mode != "cache":
+        return
+    folder = (app.config.nb_execution_cache_path
+              or Path(app.outdir).parent / ".jupyter_cache")
+    if notebook_cache.reset_if_stale(folder):
+        logging.getLogger(__name__).info(
+            "genai_lib, the requirements or a GENAI_ setting changed: "
+            "execution cache emptied")
+
+
 def setup(app: Sphinx) -> dict:
     """Register the page-asset clean-up (runs late, after every extension added its files)."""
     app.connect("builder-inited", add_static)
+    app.connect("builder-inited", reset_stale_cache, priority=100)  # before myst-nb reads it
     app.add_js_file("genai-book.js")
     app.add_css_file("genai-book.css")
     app.connect("html-page-context", clean_assets, priority=900)
