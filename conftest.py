@@ -70,6 +70,8 @@ def pytest_ignore_collect(collection_path: Path, config):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
+    if not hasattr(item, "cell_num"):  # not a notebook cell
+        return (yield)
     start = time.perf_counter()
     try:
         return (yield)
