@@ -58,6 +58,9 @@ def _reusable(path: Path) -> bool:
 def pytest_configure(config) -> None:
     if hasattr(config, "workerinput"):  # an xdist worker: the controller did this
         return
+    workers = config.getoption("numprocesses", None)
+    if isinstance(workers, int) and workers > 1:  # notebooks run side by side: share the cores
+        os.environ["GENAI_MAX_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     notebook_cache.reset_if_stale(CACHE)
     args = [Path(a.split("::")[0]).resolve() for a in config.args]
     _reused.extend(p.name for p in sorted((ROOT / "chapters").glob("*.ipynb"))

@@ -105,6 +105,9 @@ def cpu_threads(threads: int | None = None) -> int:
         n = 0
     if n < 1:
         raise ValueError(f"threads (or GENAI_THREADS) must be a positive integer, got {value!r}")
+    # GENAI_MAX_THREADS: set by the tests when notebooks run side by side (pytest-xdist);
+    # two processes of two threads each on two cores wait on each other (measured: 9x slower)
+    n = min(n, int(os.environ.get("GENAI_MAX_THREADS", n)))
     torch.set_num_threads(n)
     return n
 

@@ -94,10 +94,13 @@ def test_cpu_threads_default_env_and_errors(monkeypatch):
     before = torch.get_num_threads()
     try:
         monkeypatch.delenv("GENAI_THREADS", raising=False)
+        monkeypatch.delenv("GENAI_MAX_THREADS", raising=False)  # set under pytest-xdist
         assert runtime.cpu_threads() == 1 and torch.get_num_threads() == 1
         monkeypatch.setenv("GENAI_THREADS", "2")
         assert runtime.cpu_threads() == 2 and torch.get_num_threads() == 2
         assert runtime.cpu_threads(1) == 1
+        monkeypatch.setenv("GENAI_MAX_THREADS", "1")  # notebooks side by side: the cap wins
+        assert runtime.cpu_threads(2) == 1 and torch.get_num_threads() == 1
         monkeypatch.setenv("GENAI_THREADS", "many")
         with pytest.raises(ValueError, match="GENAI_THREADS.*positive integer.*'many'"):
             runtime.cpu_threads()
