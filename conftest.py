@@ -13,13 +13,16 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import matplotlib  # noqa: E402
 import torch  # noqa: E402
 
 OFFLINE = str(Path(__file__).parent / "tests" / "offline")
 
 os.environ.setdefault("GENAI_PROFILE", "quick")
 os.environ.setdefault("TQDM_DISABLE", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Headless plots in this process only: notebook kernels must keep their inline backend, or
+# the executed notebooks (which the book shows, see below) would hold no figures.
+matplotlib.use("Agg")
 # One CPU thread, as runtime.setup() gives every notebook: the models are tiny, and more
 # threads only stall on a busy machine.
 os.environ.setdefault("GENAI_THREADS", "1")
