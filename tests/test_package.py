@@ -1,6 +1,10 @@
 """The package declares what it imports: `pip install genai_lib` alone gives working modules."""
 
 import ast
+import hashlib
+import os
+import shutil
+import subprocess
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
@@ -47,3 +51,48 @@ def test_every_third_party_import_is_declared():
 def test_the_check_sees_lazy_imports():
     # imports inside functions count: music21 is only imported inside genai_lib.music
     assert "music21" in imported_modules() and "sklearn" in imported_modules()
+
+
+def _run(cmd: list, **kw) -> subprocess.CompletedProcess:
+    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    assert out.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{out.stdout}\n{out.stderr}"
+    return out
+
+
+def test_installed_alone_imports_every_module(tmp_path):
+    """pip-install the package's wheel into its own venv (what a Colab install cell does) and
+    import every module there, away from the repository.
+
+    The venv is created once per pyproject.toml + constraints.txt (in _build/package-alone),
+    so a changed dependency list always gets a fresh one; each run installs the current
+    wheel into it. The packages come from pip's cache, /opt/wheels or the registries: this
+    test alone may reach the package registries, so its pip runs without the offline guard.
+    """
+    deps = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()
+                          + (ROOT / "constraints.txt").read_bytes()).hexdigest()[:12]
+    home = ROOT / "_build" / "package-alone"
+    venv = home / deps
+    python = venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+          "-w", tmp_path, ROOT], env=env)
+    wheel = next(tmp_path.glob("genai_lib-*.whl"))
+    if not python.exists():  # built beside, then renamed: an interrupted build is not reused
+        shutil.rmtree(home, ignore_errors=True)
+        fresh = home / f"{deps}.tmp"
+        _run([sys.executable, "-m", "venv", fresh])
+        _run([fresh / "bin" / "python", "-m", "pip", "install", "-q", "-c",
+              ROOT / "constraints.txt", wheel], env=env)
+        fresh.rename(venv)
+    _run([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", wheel],
+         env=env)
+    code = ("import importlib, pkgutil, genai_lib\n"
+            "names = [m.name for m in pkgutil.walk_packages(genai_lib.__path__, 'genai_lib.')]\n"
+            "for name in names:\n"
+            "    importlib.import_module(name)\n"
+            "print(genai_lib.__file__, len(names))\n")
+    out = _run([python, "-c", code], cwd=tmp_path, env=env)  # away from the repository
+    where, count = out.stdout.split()
+    assert Path(where).is_relative_to(venv), where
+    # every file but genai_lib/__init__.py is a module (or subpackage) of its own
+    assert int(count) == len(list((ROOT / "genai_lib").rglob("*.py"))) - 1, out.stdout
