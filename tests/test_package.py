@@ -81,7 +81,7 @@ def test_installed_alone_imports_every_module(tmp_path):
         shutil.rmtree(home, ignore_errors=True)
         fresh = home / f"{deps}.tmp"
         _run([sys.executable, "-m", "venv", fresh])
-        _run([fresh / "bin" / "python", "-m", "pip", "install", "-q", "-c",
+        _run([fresh / "bin" / "python", "-m", "pip", "install", "-q", "--no-compile", "-c",
               ROOT / "constraints.txt", wheel], env=env)
         fresh.rename(venv)
     _run([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", wheel],
