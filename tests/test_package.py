@@ -3,12 +3,15 @@
 import ast
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tomllib
-from importlib.metadata import packages_distributions
+from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
+
+import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,11 +32,56 @@ def imported_modules() -> dict[str, str]:
     return found
 
 
-def declared() -> set[str]:
-    """Distribution names in pyproject.toml's dependencies, lower case."""
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    return {d.split(";")[0].split("[")[0].split("=")[0].split(">")[0].strip().lower()
-            for d in deps}
+def _names(requirements: list[str]) -> set[str]:
+    """Distribution names of requirement strings, lower case, '_' as '-'."""
+    return {re.split(r"[\s;\[=<>!~]", r.strip(), maxsplit=1)[0].lower().replace("_", "-")
+            for r in requirements}
+
+
+def declared(extra: str | None = None) -> set[str]:
+    """Distribution names in pyproject.toml's dependencies (and an optional extra's)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = list(project["dependencies"])
+    if extra is not None:
+        deps += project["optional-dependencies"][extra]
+    return _names(deps)
+
+
+def with_requirements(names: set[str]) -> set[str]:
+    """`names` and everything they require, transitively (from the installed metadata)."""
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            reqs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        todo += _names([r for r in reqs if "extra ==" not in r])
+    return seen
+
+
+def notebook_imports() -> dict[str, str]:
+    """Top-level modules the chapters import -> the first notebook doing so."""
+    found = {}
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            code = "\n".join(l for l in cell.source.splitlines()
+                             if not l.lstrip().startswith(("%", "!")))  # magics
+            for node in ast.walk(ast.parse(code)):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    found.setdefault(name.split(".")[0], path.name)
+    return found
 
 
 def test_every_third_party_import_is_declared():
@@ -42,10 +90,25 @@ def test_every_third_party_import_is_declared():
     for module, where in imported_modules().items():
         if module in sys.stdlib_module_names or module in ("genai_lib", "__future__"):
             continue
-        names = {d.lower() for d in dists.get(module, [module])}
+        names = {d.lower().replace("_", "-") for d in dists.get(module, [module])}
         if not names & declared():
             missing.append(f"{module} (imported in {where}; distribution {sorted(names)})")
     assert not missing, "add to pyproject.toml's dependencies: " + ", ".join(missing)
+
+
+def test_every_chapter_import_comes_with_genai_lib_book():
+    # a notebook's set-up cell installs genai_lib[book] (Colab has none of the extras)
+    dists = packages_distributions()
+    provided = with_requirements(declared("book"))
+    missing = []
+    for module, where in notebook_imports().items():
+        if module in sys.stdlib_module_names or module == "genai_lib":
+            continue
+        names = {d.lower().replace("_", "-") for d in dists.get(module, [module])}
+        if not names & provided:
+            missing.append(f"{module} (imported in {where}; distribution {sorted(names)})")
+    assert not missing, "add to pyproject.toml's book extra: " + ", ".join(missing)
+    assert {"statsmodels", "imblearn", "myst_nb"} <= set(notebook_imports())
 
 
 def test_the_check_sees_lazy_imports():
