@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from genai_lib import checks
 from genai_lib.models import MLP
 
 
@@ -61,8 +62,8 @@ def cppn(latent_dim: int = 8, hidden: int = 32, depth: int = 4, channels: int = 
 
 def latent(latent_dim: int = 8, n: int = 1, seed: int = 0) -> Tensor:
     """n latent vectors z ~ N(0, I) from a fixed seed: -> (n, latent_dim)."""
-    if n < 1 or latent_dim < 0:
-        raise ValueError(f"need n >= 1 and latent_dim >= 0, got n={n}, latent_dim={latent_dim}")
+    checks.positive_int("n", n)
+    checks.count("latent_dim", latent_dim)
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
@@ -99,8 +100,7 @@ def interpolate(z0: Tensor, z1: Tensor, steps: int = 8, spherical: bool = True) 
     z0, z1 = torch.as_tensor(z0).reshape(-1).float(), torch.as_tensor(z1).reshape(-1).float()
     if z0.shape != z1.shape:
         raise ValueError(f"z0 and z1 must have the same size, got {z0.numel()} and {z1.numel()}")
-    if steps < 2:
-        raise ValueError(f"steps must be >= 2, got {steps}")
+    checks.positive_int("steps", steps, low=2)
     t = torch.linspace(0, 1, steps)[:, None]
     if not spherical:
         return (1 - t) * z0 + t * z1
@@ -113,8 +113,7 @@ def interpolate(z0: Tensor, z1: Tensor, steps: int = 8, spherical: bool = True) 
 
 def latent_loop(latent_dim: int = 8, frames: int = 12, seed: int = 0) -> Tensor:
     """A closed path z(t) = a cos t + b sin t through latent space (the animation loops): -> (frames, D)."""
-    if frames < 2:
-        raise ValueError(f"frames must be >= 2, got {frames}")
+    checks.positive_int("frames", frames, low=2)
     a, b = latent(latent_dim, 2, seed)
     t = torch.linspace(0, 2 * torch.pi, frames + 1)[:-1, None]
     return a * torch.cos(t) + b * torch.sin(t)

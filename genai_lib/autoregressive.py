@@ -20,7 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genai_lib.train import Batch, StepFn
+from genai_lib import checks
+from genai_lib.models import mlp
+from genai_lib.train import Batch, Step
 
 
 def check_tokens(x: object, vocab: int, name: str = "x") -> Tensor:
@@ -112,8 +114,7 @@ class WindowMLP(nn.Module):
         super().__init__()
         self.vocab, self.window = vocab, window
         self.embed = nn.Embedding(vocab + 1, dim)
-        self.net = nn.Sequential(nn.Linear(window * dim, hidden), nn.Tanh(),
-                                 nn.Linear(hidden, vocab))
+        self.net = mlp([window * dim, hidden, vocab], "tanh")
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits for every position of x (B, T): (B, T, V)."""
@@ -219,19 +220,16 @@ class Transformer(nn.Module):
 
 def nll(model: nn.Module, x: Tensor, batch_size: int = 512) -> float:
     """Mean negative log-likelihood of x (B, T) in nats per token (eval mode, no gradients)."""
-    was_training = model.training
-    model.eval()
-    dev = next(model.parameters()).device
+    dev = checks.device_of(model)
     total = 0.0
-    with torch.no_grad():
+    with torch.no_grad(), checks.eval_mode(model):
         for i in range(0, len(x), batch_size):
             xb = x[i:i + batch_size].to(dev)
             total += F.cross_entropy(model(xb).flatten(0, 1), xb.flatten(), reduction="sum").item()
-    model.train(was_training)
     return total / x.numel()
 
 
-def sequence_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> StepFn:
+def sequence_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> Step:
     """The step function for `train.fit`: batches of sequences (B, T), cross-entropy of every
     next token; reports nats per token."""
 
@@ -243,7 +241,7 @@ def sequence_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> StepFn:
         optimizer.step()
         return {"loss": loss.detach()}
 
-    return step
+    return Step(step, {"model": optimizer})
 
 
 def _pick(logits: Tensor, temperature: float, top_k: int | None, gen: torch.Generator) -> Tensor:
@@ -275,17 +273,15 @@ def sample(model: Transformer, n: int, length: int, temperature: float = 1.0,
     if not 1 <= length <= model.context:
         raise ValueError(f"length must be in [1, {model.context}] (the model's context), "
                          f"got {length!r}")
-    was_training = model.training
-    model.eval()
-    dev = next(model.parameters()).device
+    dev = checks.device_of(model)
     gen = torch.Generator().manual_seed(seed)
     seq = torch.full((n, 1), model.vocab, dtype=torch.long, device=dev)   # the start token
     caches = [{} for _ in model.blocks] if cache else None
-    for t in range(length):
-        if cache:
-            logits = model.step(seq[:, -1:], start=t, caches=caches)[:, -1]
-        else:
-            logits = model.step(seq, start=0)[:, -1]
-        seq = torch.cat([seq, _pick(logits, temperature, top_k, gen)[:, None]], dim=1)
-    model.train(was_training)
+    with checks.eval_mode(model):
+        for t in range(length):
+            if cache:
+                logits = model.step(seq[:, -1:], start=t, caches=caches)[:, -1]
+            else:
+                logits = model.step(seq, start=0)[:, -1]
+            seq = torch.cat([seq, _pick(logits, temperature, top_k, gen)[:, None]], dim=1)
     return seq[:, 1:].cpu()

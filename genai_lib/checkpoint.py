@@ -1,4 +1,8 @@
-"""Checkpoints: written atomically, loaded safely (`weights_only=True`), versioned."""
+"""Checkpoints: written atomically, loaded safely (`weights_only=True`), versioned.
+
+`save`/`load` read and write any payload; `save_model`/`load_model` the weights alone;
+`save_training`/`resume_training` everything `train.fit` needs to continue a run exactly.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a training checkpoint stores its optimiser states by name
 
 
 def rng_state() -> dict[str, Any]:
@@ -79,6 +83,41 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
             f"{FORMAT_VERSION}; re-create the checkpoint with this version"
         )
     return payload
+
+
+def save_training(path: str | os.PathLike, model: nn.Module,
+                  optimizers: dict[str, torch.optim.Optimizer], epochs_done: int,
+                  history: dict[str, list[float]], generator: torch.Generator) -> Path:
+    """Write everything `resume_training` needs to continue exactly: weights, optimiser states
+    by name, history, epochs done and the random states (the shuffle order's too)."""
+    return save(path, {
+        "model": model.state_dict(),
+        "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+        "epoch": epochs_done, "history": history, "shuffle_rng": generator.get_state(),
+        "rng": rng_state()})
+
+
+def resume_training(path: str | os.PathLike, model: nn.Module,
+                    optimizers: dict[str, torch.optim.Optimizer],
+                    generator: torch.Generator) -> tuple[dict[str, list[float]], int]:
+    """Load a checkpoint written by `save_training` into the model, the optimisers (paired by
+    name) and the random generators; returns (history so far, epochs done)."""
+    # on the CPU: RNG states must stay CPU tensors; load_state_dict copies to the model's device
+    state = load(path, map_location="cpu")
+    saved = state["optimizers"]
+    missing, extra = sorted(set(optimizers) - set(saved)), sorted(set(saved) - set(optimizers))
+    if missing or extra:
+        raise ValueError(
+            f"{str(path)!r} holds the optimiser states {sorted(saved)}, but this step's "
+            f"optimisers are {sorted(optimizers)} (not in the checkpoint: {missing}; not in "
+            f"the step: {extra}); resume with the step that wrote it, or pass resume=False "
+            f"to start afresh")
+    model.load_state_dict(state["model"])
+    for name, opt in optimizers.items():
+        opt.load_state_dict(saved[name])
+    generator.set_state(state["shuffle_rng"])
+    set_rng_state(state["rng"])
+    return state["history"], state["epoch"]
 
 
 def save_model(path: str | os.PathLike, model: nn.Module) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from genai_lib.models import check_input
+from genai_lib import checks
 
 SIDE = 28
 DATA_DIM = SIDE * SIDE
@@ -42,9 +42,7 @@ class ConvGenerator(nn.Module):
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """(B, latent_dim) -> (B, 784)."""
-        check_input("z", z, self, f"(B, {self.latent_dim})")
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"noise z must have shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        checks.rows("z", z, self.latent_dim, self)
         if labels is not None:
             raise ValueError("ConvGenerator is unconditional: labels must be None")
         return torch.sigmoid(self.net(z)).flatten(1)
@@ -60,10 +58,7 @@ class ConvDiscriminator(nn.Module):
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """(B, 784) -> (B,)."""
-        check_input("x", x, self, f"(B, {DATA_DIM})")
-        if x.dim() != 2 or x.shape[1] != DATA_DIM:  # else a (B, 2 * 784) batch gives 2B logits
-            raise ValueError(f"x must have shape (B, {DATA_DIM}) (flatten images first), "
-                             f"got {tuple(x.shape)}")
+        checks.rows("x", x, DATA_DIM, self)  # else a (B, 2 * 784) batch gives 2B logits
         if labels is not None:
             raise ValueError("ConvDiscriminator is unconditional: labels must be None")
         return self.net(x.reshape(-1, 1, SIDE, SIDE)).squeeze(1)

@@ -1,5 +1,6 @@
 """Datasets that work offline: tables and images that ship with scikit-learn, synthetic
-2-D distributions, and a real MNIST loader (download once, cache, verify checksum)."""
+2-D distributions, and a real MNIST loader (download once, cache, verify checksum; the IDX
+files it reads, and writes for tests and the appendix's miniature MNIST)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genai_lib import runtime
+from genai_lib import checks, runtime
 
 
 @dataclass
@@ -78,8 +79,9 @@ def breast_cancer(test_size: float = 0.25, seed: int = 0, standardize: bool = Tr
 def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 0.05,
                       seed: int = 0) -> tuple[Tensor, Tensor]:
     """n points from `modes` Gaussians evenly spaced on a circle: x (n, 2), mode index (n,)."""
-    if n <= 0 or modes <= 0 or std <= 0:
-        raise ValueError(f"n, modes and std must be positive, got n={n}, modes={modes}, std={std}")
+    n, modes = checks.positive_int("n", n), checks.positive_int("modes", modes)
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
     g = torch.Generator().manual_seed(seed)
     k = torch.randint(modes, (n,), generator=g)
     angle = 2 * torch.pi * k.float() / modes
@@ -89,8 +91,7 @@ def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 
 
 def ring_centers(modes: int = 8, radius: float = 2.0) -> Tensor:
     """The centres of `ring_of_gaussians`' modes: (modes, 2)."""
-    if modes <= 0:
-        raise ValueError(f"modes must be positive, got {modes}")
+    modes = checks.positive_int("modes", modes)
     angle = 2 * torch.pi * torch.arange(modes).float() / modes
     return radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
 
@@ -155,6 +156,31 @@ def read_idx(path: Path) -> np.ndarray:
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path} is truncated: header says {shape}, found {data.size} values")
     return data.reshape(shape)
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> str:
+    """Write a uint8 array (N, ...) as a gzipped IDX file; -> its SHA-256.
+
+    What `read_idx` reads: the magic number 0 0 0x08 ndim, each size as a
+    4-byte big-endian integer, then the raw bytes. (The appendix prints this
+    function: its lines fit the book's 77 columns.)
+    """
+    a = np.asarray(array)
+    if (a.ndim == 0 or not np.issubdtype(a.dtype, np.integer)
+            or (a.size and (a.min() < 0 or a.max() > 255))):
+        raise ValueError(
+            f"array must hold integers 0..255 (IDX stores unsigned bytes), "
+            f"got dtype {a.dtype} and shape {a.shape}: scale to 0..255, "
+            f"round, then .astype(np.uint8)")
+    a = np.ascontiguousarray(a, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, a.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in a.shape)
+    # no file name, mtime=0: the same array always gives the same bytes,
+    # hence the same checksum
+    with open(path, "wb") as raw, gzip.GzipFile(
+            filename="", fileobj=raw, mode="wb", mtime=0) as f:
+        f.write(header + a.tobytes())
+    return sha256(Path(path))
 
 
 def mnist(folder: Path | None = None, download: bool = True,

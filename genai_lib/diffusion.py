@@ -15,12 +15,12 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from genai_lib.models import check_input, check_labels
-from genai_lib.train import Batch, StepFn
+from genai_lib import checks
+from genai_lib.models import mlp
+from genai_lib.train import Batch, Step
 
 SCHEDULES = ("linear", "cosine")
 
@@ -72,7 +72,7 @@ class Conditioning(nn.Module):
             raise ValueError(f"the embedding width must be an even integer >= 2 (sines and "
                              f"cosines in pairs), got {dim!r}")
         self.dim, self.n_classes = dim, n_classes
-        self.time = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+        self.time = mlp([dim, dim, dim], nn.SiLU)
         self.label = nn.Embedding(n_classes + 1, dim) if n_classes else None
 
     def forward(self, t: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -101,9 +101,7 @@ class Denoiser(nn.Module):
 
     def forward(self, x: Tensor, t: Tensor, labels: Tensor | None = None) -> Tensor:
         """(B, D), (B,) [, (B,)] -> predicted noise (B, D)."""
-        check_input("x", x, self, f"(B, {self.data_dim})")
-        if x.dim() != 2 or x.shape[1] != self.data_dim:
-            raise ValueError(f"x must have shape (B, {self.data_dim}), got {tuple(x.shape)}")
+        checks.rows("x", x, self.data_dim, self)
         if not isinstance(t, Tensor) or t.shape != (len(x),):
             raise ValueError(f"t must be a tensor of shape ({len(x)},), one step per row of x, "
                              f"got {tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__}")
@@ -163,7 +161,7 @@ def loss(model: Diffusion, x0: Tensor, labels: Tensor | None = None, p_uncond: f
         n_classes = getattr(model.denoiser, "n_classes", 0)
         if not n_classes:
             raise ValueError("this denoiser is unconditional (n_classes=0): labels must be None")
-        labels = check_labels("labels", labels, len(x0), n_classes)
+        labels = checks.labels("labels", labels, len(x0), n_classes)
     t = torch.randint(0, model.timesteps, (len(x0),), device=x0.device)
     noise = torch.randn_like(x0)
     if labels is not None and p_uncond > 0:
@@ -177,7 +175,7 @@ def loss(model: Diffusion, x0: Tensor, labels: Tensor | None = None, p_uncond: f
 
 
 def diffusion_step(model: Diffusion, optimizer: torch.optim.Optimizer, p_uncond: float = 0.0,
-                   min_snr: float | None = None, scheduler=None) -> StepFn:
+                   min_snr: float | None = None, scheduler=None) -> Step:
     """The step function for `train.fit`: batches x0 (B, D) on the model's scale (images:
     `to_signal` first) [, labels (B,)].
 
@@ -197,7 +195,7 @@ def diffusion_step(model: Diffusion, optimizer: torch.optim.Optimizer, p_uncond:
             model.ema.update_parameters(model.denoiser)
         return {"loss": value.detach()}
 
-    return step
+    return Step(step, {"denoiser": optimizer})
 
 
 def guided_noise(net: nn.Module, x: Tensor, t: Tensor, labels: Tensor | None,
@@ -214,13 +212,12 @@ def guided_noise(net: nn.Module, x: Tensor, t: Tensor, labels: Tensor | None,
 
 def _start(model: Diffusion, n: int, labels: Tensor | None, seed: int | None):
     """Checks and the starting noise x_T (n, D) for the samplers."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    checks.positive_int("n", n)
     net = model.net
-    dev = next(net.parameters()).device
+    dev = checks.device_of(net)
     if net.n_classes:
         if labels is not None:
-            labels = check_labels("labels", labels, n, net.n_classes).to(dev)
+            labels = checks.labels("labels", labels, n, net.n_classes).to(dev)
     elif labels is not None:
         raise ValueError("this denoiser is unconditional (n_classes=0): labels must be None")
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -263,25 +260,23 @@ def sample(model: Diffusion, n: int, labels: Tensor | None = None, steps: int | 
                          f"{len(times)} steps), got {keep!r}")
     marks = set(torch.linspace(0, len(times) - 1, keep).round().long().tolist()) if keep else set()
     path = []
-    was_training = net.training
-    net.eval()
-    for i, t in enumerate(times):
-        if i in marks:
-            path.append(x.cpu())
-        tt = torch.full((n,), t, device=dev, dtype=torch.long)
-        eps = guided_noise(net, x, tt, labels, guidance)
-        x0 = _x0(model, x, eps, t, clip)
-        prev = times[i + 1] if i + 1 < len(times) else -1
-        ab = model.alpha_bar[t]
-        ab_prev = model.alpha_bar[prev] if prev >= 0 else x.new_tensor(1.0)
-        if ddpm or eta > 0:  # the posterior's variance, scaled by eta for DDIM
-            var = (1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev)
-            var = var if ddpm else eta ** 2 * var
-        else:
-            var = x.new_tensor(0.0)
-        eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()  # the noise consistent with a clipped x0
-        x = ab_prev.sqrt() * x0 + (1 - ab_prev - var).clamp(min=0).sqrt() * eps
-        if prev >= 0 and var > 0:
-            x = x + var.sqrt() * torch.randn(x.shape, generator=gen).to(dev)
-    net.train(was_training)
+    with checks.eval_mode(net):
+        for i, t in enumerate(times):
+            if i in marks:
+                path.append(x.cpu())
+            tt = torch.full((n,), t, device=dev, dtype=torch.long)
+            eps = guided_noise(net, x, tt, labels, guidance)
+            x0 = _x0(model, x, eps, t, clip)
+            prev = times[i + 1] if i + 1 < len(times) else -1
+            ab = model.alpha_bar[t]
+            ab_prev = model.alpha_bar[prev] if prev >= 0 else x.new_tensor(1.0)
+            if ddpm or eta > 0:  # the posterior's variance, scaled by eta for DDIM
+                var = (1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev)
+                var = var if ddpm else eta ** 2 * var
+            else:
+                var = x.new_tensor(0.0)
+            eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()  # the noise consistent with a clipped x0
+            x = ab_prev.sqrt() * x0 + (1 - ab_prev - var).clamp(min=0).sqrt() * eps
+            if prev >= 0 and var > 0:
+                x = x + var.sqrt() * torch.randn(x.shape, generator=gen).to(dev)
     return (x, path + [x.cpu()]) if keep else x

@@ -15,17 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from genai_lib.intervals import _vec  # the one finite-vector check
+from genai_lib.checks import positive_int, vector
 from genai_lib.scenarios import lag_matrix
 
 
 def _check_order(p, n: int) -> int:
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
-        raise ValueError(f"the order p must be a positive integer, got {p!r}")
+    p = positive_int("the order p", p)
     if n - p < p + 2:
         raise ValueError(f"a series of length {n} is too short for an AR({p}):"
                          f" use a smaller p (at most {(n - 2) // 2})")
-    return int(p)
+    return p
 
 
 @dataclass
@@ -58,7 +57,7 @@ def fit_ar(series, p: int, start: int | None = None) -> ARFit:
     start: fit the targets y[start:] only (default p), so that fits of different
     orders on the same series use the same targets (as order selection needs).
     """
-    y = _vec(series, "series")
+    y = vector("series", series)
     p = _check_order(p, len(y))
     start = p if start is None else int(start)
     if not p <= start < len(y) - p - 1:
@@ -86,7 +85,7 @@ def information_criterion(fit: ARFit, kind: str = "aic") -> float:
 def select_ar_order(series, max_p: int, kind: str = "aic") -> int:
     """The order 1..max_p with the smallest AIC (or BIC), all fitted on the same
     targets y[max_p:] so that their criteria are comparable."""
-    y = _vec(series, "series")
+    y = vector("series", series)
     max_p = _check_order(max_p, len(y))
     scores = [information_criterion(fit_ar(y, p, start=max_p), kind)
               for p in range(1, max_p + 1)]
@@ -106,11 +105,9 @@ def residual_bootstrap(mean, residuals, n: int, seed: int = 0) -> np.ndarray:
     """Scenarios mean + e, e drawn with replacement from past residuals:
     means (N,), residuals (R,) -> (N, n)."""
     m = np.atleast_1d(np.asarray(mean, dtype=np.float64))
-    r = _vec(residuals, "residuals")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n (scenarios per row) must be a positive integer, "
-                         f"got {n!r}")
+    r = vector("residuals", residuals)
+    n = positive_int("n (scenarios per row)", n)
     if m.ndim != 1:
         raise ValueError(f"mean must be a vector (N,), got shape {m.shape}")
     rng = np.random.default_rng(seed)
-    return m[:, None] + rng.choice(r, size=(len(m), int(n)))
+    return m[:, None] + rng.choice(r, size=(len(m), n))

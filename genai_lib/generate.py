@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genai_lib import music, quality, recipes, runtime
+from genai_lib import quality, recipes, runtime, sound
 
 
 def _writable(path: str, flag: str, suffixes: tuple[str, ...] = (".npy",)) -> Path:
@@ -67,7 +67,7 @@ def generate(name: str, samples: int, out: str, labels: str | None = None, seed:
     requested = quality.balanced_labels(samples, seed=seed) if r.conditional else None
     x = trained.sample(samples, labels=requested, seed=seed).numpy()
     if out_path.suffix == ".mid":
-        music.write_midi(x, out_path)
+        sound.write_midi(x, out_path)
     else:
         save_npy(out_path, x.astype(np.int64 if melodies else np.float32))
     if label_path is not None:

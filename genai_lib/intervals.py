@@ -15,22 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from genai_lib.metrics import coverage
-
-
-def _vec(a, name: str) -> np.ndarray:
-    """A finite float64 vector (N,) from an array, list or tensor."""
-    out = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a,
-                     dtype=np.float64)
-    if out.ndim == 2 and 1 in out.shape:
-        out = out.ravel()
-    if out.ndim != 1 or len(out) == 0:
-        raise ValueError(f"{name} must be a non-empty vector (N,), got shape "
-                         f"{out.shape}")
-    if not np.isfinite(out).all():
-        raise ValueError(f"{name} contains NaN or inf values: drop or impute "
-                         f"those rows first")
-    return out
+from genai_lib.checks import vector
 
 
 def _same_length(**arrays: np.ndarray) -> None:
@@ -59,7 +44,7 @@ def conformal_quantile(scores, level: float) -> float:
     ceil((n + 1) level) / n; inf when n is too small for the level
     (n < level / (1 - level)), where no finite threshold gives the guarantee.
     """
-    s = np.sort(_vec(scores, "scores"))
+    s = np.sort(vector("scores", scores))
     level = _check_level(level)
     k = math.ceil((len(s) + 1) * level - 1e-9)   # guard 0.8 * 10 = 8.000...01
     return float("inf") if k > len(s) else float(s[k - 1])
@@ -73,9 +58,9 @@ def split_conformal(pred_cal, y_cal, pred_test, level: float
     did not fit; pred_test (N,) -> (lower (N,), upper (N,)), with q the
     `conformal_quantile` of the absolute calibration residuals |y - pred|.
     """
-    p_cal, y = _vec(pred_cal, "pred_cal"), _vec(y_cal, "y_cal")
+    p_cal, y = vector("pred_cal", pred_cal), vector("y_cal", y_cal)
     _same_length(pred_cal=p_cal, y_cal=y)
-    p = _vec(pred_test, "pred_test")
+    p = vector("pred_test", pred_test)
     q = conformal_quantile(np.abs(y - p_cal), level)
     return p - q, p + q
 
@@ -90,11 +75,11 @@ def conformalize_quantiles(lower_cal, upper_cal, y_cal, lower_test,
     q is the `conformal_quantile` of max(lower - y, y - upper), which is negative
     for targets inside their band, so q < 0 narrows bands that are too wide.
     """
-    lo_c, hi_c, y = (_vec(a, n) for a, n in ((lower_cal, "lower_cal"),
+    lo_c, hi_c, y = (vector(n, a) for a, n in ((lower_cal, "lower_cal"),
                                              (upper_cal, "upper_cal"),
                                              (y_cal, "y_cal")))
     _same_length(lower_cal=lo_c, upper_cal=hi_c, y_cal=y)
-    lo_t, hi_t = _vec(lower_test, "lower_test"), _vec(upper_test, "upper_test")
+    lo_t, hi_t = vector("lower_test", lower_test), vector("upper_test", upper_test)
     _same_length(lower_test=lo_t, upper_test=hi_t)
     q = conformal_quantile(np.maximum(lo_c - y, y - hi_c), level)
     lo, hi = lo_t - q, hi_t + q
@@ -116,7 +101,7 @@ def linear_quantiles(x_fit, y_fit, x, taus) -> np.ndarray:
     xf = xf[:, None] if xf.ndim == 1 else xf
     xp = np.asarray(x, dtype=np.float64)
     xp = xp[:, None] if xp.ndim == 1 else xp
-    y = _vec(y_fit, "y_fit")
+    y = vector("y_fit", y_fit)
     if xf.ndim != 2 or len(xf) != len(y):
         raise ValueError(f"x_fit must be (n, D) with n = len(y_fit) = {len(y)}, "
                          f"got shape {xf.shape}")
@@ -133,9 +118,17 @@ def linear_quantiles(x_fit, y_fit, x, taus) -> np.ndarray:
     return np.stack(out)
 
 
+def coverage(y, lower, upper) -> float:
+    """Share of targets inside their prediction interval, lower <= y <= upper. All (N,)."""
+    y, lo, hi = vector("y", y), vector("lower", lower), vector("upper", upper)
+    _same_length(y=y, lower=lo, upper=hi)
+    _check_bounds(lo, hi)
+    return float(np.mean((y >= lo) & (y <= hi)))
+
+
 def mean_width(lower, upper) -> float:
     """Mean width of intervals, mean(upper - lower), for lower, upper (N,)."""
-    lo, hi = _vec(lower, "lower"), _vec(upper, "upper")
+    lo, hi = vector("lower", lower), vector("upper", upper)
     _same_length(lower=lo, upper=hi)
     _check_bounds(lo, hi)
     return float(np.mean(hi - lo))
@@ -149,7 +142,7 @@ def interval_score(y, lower, upper, level: float) -> np.ndarray:
     intervals and charges each miss by its distance, and its expected value is
     smallest for the true (1-level)/2 and (1+level)/2 quantiles.
     """
-    y, lo, hi = _vec(y, "y"), _vec(lower, "lower"), _vec(upper, "upper")
+    y, lo, hi = vector("y", y), vector("lower", lower), vector("upper", upper)
     _same_length(y=y, lower=lo, upper=hi)
     _check_bounds(lo, hi)
     alpha = 1.0 - _check_level(level)
@@ -179,7 +172,7 @@ def subgroup_coverage(y, lower, upper, groups) -> list[dict]:
     y, lower, upper (N,); groups (N,) labels (any hashable values) -> one dict per
     label, in sorted order: {"group", "n", "coverage", "low", "high"}.
     """
-    y, lo, hi = _vec(y, "y"), _vec(lower, "lower"), _vec(upper, "upper")
+    y, lo, hi = vector("y", y), vector("lower", lower), vector("upper", upper)
     g = np.asarray(groups).ravel()
     _same_length(y=y, lower=lo, upper=hi, groups=g)
     _check_bounds(lo, hi)
@@ -200,7 +193,7 @@ def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0,
     """Difference stat(a) - stat(b) of per-row scores a, b (N,) of two methods on the
     same test rows, with a percentile interval from resampling rows (both columns
     together) with replacement: (difference, low, high)."""
-    a, b = _vec(a, "a"), _vec(b, "b")
+    a, b = vector("a", a), vector("b", b)
     _same_length(a=a, b=b)
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 100:
         raise ValueError(f"n_boot must be an integer >= 100 (2000 is usual), got "

@@ -1,7 +1,11 @@
-"""How good is a generator? Distances between sets of samples and quality/coverage scores.
+"""How good is a generator? Distances between sets of samples and quality/coverage scores:
+kernel MMD (with the median-heuristic bandwidth), the Fréchet distance, k-NN precision and
+recall, and the modes of a mixture that samples cover.
 
 All functions take two sample sets x (N, D) and y (M, D) (flatten images first) and
-return Python floats, so notebooks can print and tabulate them.
+return Python floats, so notebooks can print and tabulate them. The learned judge and the
+baselines are in `quality`; utility and privacy of synthetic tables in `synthetic`;
+interval coverage in `intervals`.
 """
 
 from __future__ import annotations
@@ -10,22 +14,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-
-def as_2d(name: str, a: Tensor | np.ndarray) -> Tensor:
-    """A float64 CPU tensor (N, D) from an array or tensor, with clear errors."""
-    t = torch.as_tensor(a).detach().cpu().to(torch.float64)
-    if t.dim() != 2:
-        raise ValueError(f"{name} must have shape (N, D) (flatten images first), got {tuple(t.shape)}")
-    if len(t) < 2:
-        raise ValueError(f"{name} needs at least 2 samples, got {len(t)}")
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} contains NaN or inf values")
-    return t
+from genai_lib import checks
 
 
 def _pair(x, y) -> tuple[Tensor, Tensor]:
     """Both sample sets as (N, D) / (M, D) float64 with matching D."""
-    x, y = as_2d("x", x), as_2d("y", y)
+    x, y = checks.samples("x", x), checks.samples("y", y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y must have the same number of features, got {x.shape[1]} and {y.shape[1]}")
     return x, y
@@ -126,63 +120,3 @@ def modes_covered(samples: Tensor | np.ndarray, centers: Tensor | np.ndarray, ma
     good = d.min(dim=1).values <= max_dist
     counts = torch.bincount(nearest[good], minlength=len(centers)).double() / len(samples)
     return int((counts >= min_share).sum()), float(good.double().mean())
-
-
-# --- tabular data: utility and privacy ---
-
-def tstr(x_train, y_train, x_test, y_test, model=None, score: str = "balanced_accuracy") -> float:
-    """Train-on-synthetic, test-on-real (Esteban et al., 2017): fit a classifier on (N, D), (N,)
-    rows (synthetic for TSTR, real for the TRTR reference) and score it on real (M, D), (M,).
-
-    model: an unfitted scikit-learn classifier (cloned; default: scaled logistic regression);
-    score: 'accuracy', 'balanced_accuracy' or 'roc_auc' (binary labels).
-    """
-    from sklearn.base import clone
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    scorers = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score,
-               "roc_auc": roc_auc_score}
-    if score not in scorers:
-        raise ValueError(f"score must be one of {sorted(scorers)}, got {score!r}")
-    xa, xb = as_2d("x_train", x_train).numpy(), as_2d("x_test", x_test).numpy()
-    ya, yb = np.asarray(torch.as_tensor(y_train).cpu()), np.asarray(torch.as_tensor(y_test).cpu())
-    if xa.shape[1] != xb.shape[1]:
-        raise ValueError(f"x_train and x_test must have the same number of features, "
-                         f"got {xa.shape[1]} and {xb.shape[1]}")
-    if len(ya) != len(xa) or len(yb) != len(xb):
-        raise ValueError(f"labels must match rows: x_train {len(xa)} vs y_train {len(ya)}, "
-                         f"x_test {len(xb)} vs y_test {len(yb)}")
-    if len(np.unique(ya)) < 2:
-        raise ValueError("y_train has a single class: a classifier needs at least two")
-    clf = clone(model) if model is not None else make_pipeline(
-        StandardScaler(), LogisticRegression(max_iter=2000))
-    clf.fit(xa, ya)
-    if score == "roc_auc":
-        return float(roc_auc_score(yb, clf.predict_proba(xb)[:, 1]))
-    return float(scorers[score](yb, clf.predict(xb)))
-
-
-def distance_to_closest_record(query, reference, chunk: int = 2048) -> np.ndarray:
-    """Euclidean distance from each query row (N, D) to its nearest reference row (M, D): (N,).
-
-    The privacy check of synthetic tables: synthetic rows much closer to the training rows
-    than fresh real rows are suspected copies.
-    """
-    q, r = _pair(query, reference)
-    return torch.cat([torch.cdist(q[i:i + chunk], r).min(dim=1).values
-                      for i in range(0, len(q), chunk)]).numpy()
-
-
-def coverage(y, lower, upper) -> float:
-    """Share of targets inside their prediction interval, lower <= y <= upper. All (N,)."""
-    y, lo, hi = (np.asarray(a.detach().cpu() if hasattr(a, "detach") else a,
-                            dtype=np.float64).ravel() for a in (y, lower, upper))
-    if not (len(y) == len(lo) == len(hi)) or len(y) == 0:
-        raise ValueError(f"y, lower and upper must have the same non-zero length, "
-                         f"got {len(y)}, {len(lo)}, {len(hi)}")
-    if np.any(lo > hi):
-        raise ValueError("some lower bounds are above their upper bounds: swapped arguments?")
-    return float(np.mean((y >= lo) & (y <= hi)))

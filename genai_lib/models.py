@@ -1,4 +1,5 @@
-"""Neural networks as `torch.nn.Module`s: a configurable MLP and a small CNN for 8x8 digits.
+"""Neural networks as `torch.nn.Module`s: the MLP builder `mlp`, a configurable `MLP` and a
+small CNN for 8x8 digits.
 
 Sizes are arguments; nothing is hard-coded to a device (the weights live where `.to()`
 puts them, and inputs must be on the same device). Chapter 4 explains every option:
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from genai_lib import checks
+
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
     "sigmoid": nn.Sigmoid,
@@ -24,39 +27,6 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 }
 NORMS = (None, "batch", "layer")
 Activation = str | Callable[[], nn.Module] | None
-
-
-def check_input(name: str, x: object, module: nn.Module, shape: str, dtype: bool = True) -> None:
-    """Clear errors for a tensor `x` fed to `module`: a torch tensor on the module's device and,
-    with dtype=True, of its weights' floating dtype. `shape` (e.g. "(B, 64)") goes into the message."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch tensor of shape {shape}, got {type(x).__name__} "
-                        f"(convert with torch.as_tensor({name}, dtype=torch.float32))")
-    param = next(module.parameters(), None)
-    if param is None:
-        return
-    if x.device != param.device:
-        raise ValueError(f"{name} is on device {x.device} but the model's weights are on "
-                         f"{param.device}: move one of them, e.g. {name}.to({str(param.device)!r})")
-    if dtype and x.dtype != param.dtype:
-        raise TypeError(f"{name} must have dtype {param.dtype} like the model's weights, got "
-                        f"{x.dtype} (convert with {name}.to({param.dtype}))")
-
-
-def check_labels(name: str, y: object, n: int, n_classes: int) -> Tensor:
-    """Class labels y: an integer tensor of shape (n,) with values in [0, n_classes); returns it."""
-    if not isinstance(y, Tensor):
-        raise TypeError(f"{name} must be a torch tensor of integer class labels, shape ({n},), "
-                        f"got {type(y).__name__}")
-    if y.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) to match the batch, got {tuple(y.shape)}")
-    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integer class labels (torch.long), got {y.dtype} "
-                        f"(convert with {name}.long())")
-    if n and (int(y.min()) < 0 or int(y.max()) >= n_classes):
-        raise ValueError(f"{name} must be class labels in [0, {n_classes - 1}] "
-                         f"({n_classes} classes), got values in [{int(y.min())}, {int(y.max())}]")
-    return y
 
 
 def activation_layer(name: Activation) -> nn.Module:
@@ -75,6 +45,38 @@ def activation_layer(name: Activation) -> nn.Module:
                             f"got {type(module).__name__}")
         return module
     raise TypeError(f"activation must be a string, a factory or None, got {type(name).__name__}")
+
+
+def _check_sizes(sizes: Sequence[int], dropout: float) -> list[int]:
+    """Layer widths [n_in, ..., n_out] as a list, and the dropout rate, checked."""
+    sizes = list(sizes)
+    if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
+                                 for s in sizes):
+        raise ValueError(f"sizes must list at least 2 positive integers "
+                         f"[n_in, ..., n_out], got {sizes!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    return sizes
+
+
+def mlp(sizes: Sequence[int], activation: Activation = "relu", dropout: float = 0.0,
+        out_activation: Activation = None) -> nn.Sequential:
+    """The plain MLP as an nn.Sequential: Linear -> activation [-> Dropout] per hidden width,
+    then a last Linear [-> out_activation]. sizes [n_in, h1, ..., n_out]: (B, n_in) -> (B, n_out).
+
+    Layers are created input to output, so a seed fixes the weights. `MLP` is the module
+    with normalisation, residual connections and each hidden layer's output (`activations`).
+    """
+    sizes = _check_sizes(sizes, dropout)
+    activation_layer(activation)  # fail early on a bad name
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-2], sizes[1:-1]):
+        layers += [nn.Linear(a, b), activation_layer(activation)]
+        layers += [nn.Dropout(dropout)] if dropout > 0 else []
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
+    if out_activation is not None:
+        layers.append(activation_layer(out_activation))
+    return nn.Sequential(*layers)
 
 
 class Block(nn.Module):
@@ -110,13 +112,7 @@ class MLP(nn.Module):
                  dropout: float = 0.0, norm: str | None = None, residual: bool = False,
                  out_activation: Activation = None) -> None:
         super().__init__()
-        sizes = list(sizes)
-        if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
-                                     for s in sizes):
-            raise ValueError(f"sizes must list at least 2 positive integers "
-                             f"[n_in, ..., n_out], got {sizes!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        sizes = _check_sizes(sizes, dropout)
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         activation_layer(activation)  # fail early on a bad name
@@ -127,7 +123,7 @@ class MLP(nn.Module):
         self.out_act = activation_layer(out_activation)
 
     def _flat(self, x: Tensor) -> Tensor:
-        check_input("x", x, self, f"(B, {self.sizes[0]})")
+        checks.tensor("x", x, self, f"(B, {self.sizes[0]})")
         if x.dim() > 2:
             x = x.flatten(1)
         if x.dim() != 2 or x.shape[1] != self.sizes[0]:
@@ -194,7 +190,7 @@ class CNN(nn.Module):
         """Feature maps after each conv stage: (B, C, S, S) -> [(B, c1, S/2, S/2), ...]."""
         cfg = self.config
         expected = (cfg.in_channels, cfg.image_size, cfg.image_size)
-        check_input("x", x, self, f"(B, {', '.join(map(str, expected))})")
+        checks.tensor("x", x, self, f"(B, {', '.join(map(str, expected))})")
         if x.dim() == 2 and x.shape[1] == cfg.in_channels * cfg.image_size ** 2:
             x = x.view(-1, *expected)  # accept flat pixels (B, 64) too
         if x.dim() != 4 or tuple(x.shape[1:]) != expected:
@@ -245,11 +241,9 @@ def layer_grad_norms(model: nn.Module, x: Tensor, y: Tensor,
     weights = [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not weights:
         raise ValueError("model has no Linear or Conv2d layers to measure")
-    was_training = model.training
-    model.train()
-    out = model(x)
-    model.train(was_training)  # the graph is built: the mode no longer matters
+    with checks.train_mode(model):  # once the graph is built the mode no longer matters
+        out = model(x)
     if loss_fn is nn.functional.cross_entropy:  # the default: y must be class indices
-        check_labels("y", y, len(out), out.shape[1])
+        checks.labels("y", y, len(out), out.shape[1])
     grads = torch.autograd.grad(loss_fn(out, y), weights)
     return [float(g.norm()) for g in grads]

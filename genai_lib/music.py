@@ -1,5 +1,6 @@
-"""Music: Bach chorale melodies from music21's offline corpus as fixed-length windows, a piano
-roll, audio synthesised with NumPy, and statistics that compare sets of melodies.
+"""Music: Bach chorale melodies from music21's offline corpus as fixed-length windows, their
+one-hot and token encodings, and a piano roll. (`sound` turns melodies into audio and MIDI files;
+`melody_stats` measures and compares sets of melodies.)
 
 A melody is an int array (T,) of MIDI pitches, one per time step (an eighth note with
 steps_per_quarter=2); REST (-1) marks silence. A held note repeats its pitch; a new note on the
@@ -12,11 +13,40 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from genai_lib import runtime
+from genai_lib import checks, runtime
 
 REST = -1
 LOW, HIGH = 57, 84        # A3 .. C6: the sopranos' range after moving every chorale to C / A minor
 C_MAJOR = (0, 2, 4, 5, 7, 9, 11)  # pitch classes of C major = A natural minor
+
+
+def as_melodies(melodies: np.ndarray) -> np.ndarray:
+    """Melodies as an int64 array (N, T) of MIDI pitches or REST (-1), or a clear error; a single
+    melody (T,) becomes (1, T)."""
+    m = np.asarray(melodies)
+    if m.ndim == 1:
+        m = m[None]
+    if m.ndim != 2:
+        raise ValueError(f"melodies must have shape (N, T) (MIDI pitches, -1 = rest), got {m.shape}")
+    if m.size and (not np.issubdtype(m.dtype, np.number) or np.any(m != np.round(m))
+                   or m.min() < REST or m.max() > 127):
+        raise ValueError(f"melodies must hold integer MIDI pitches 0..127 or {REST} for a rest, "
+                         f"got dtype {m.dtype}" + (f" with values in [{m.min()}, {m.max()}]"
+                                                   if np.issubdtype(m.dtype, np.number) else ""))
+    return m.astype(np.int64)
+
+
+def notes(melody: np.ndarray) -> list[tuple[int, int, int]]:
+    """Runs of equal pitch as notes (pitch, start_step, n_steps), rests left out: (T,) -> list."""
+    m = np.asarray(melody)
+    if m.ndim != 1:
+        raise ValueError(f"melody must be one melody of shape (T,), got {m.shape} "
+                         f"(loop over the rows of a batch)")
+    if len(m) == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])
+    ends = np.r_[starts[1:], len(m)]
+    return [(int(m[s]), int(s), int(e - s)) for s, e in zip(starts, ends) if m[s] != REST]
 
 
 def soprano_line(score, steps_per_quarter: int = 2) -> np.ndarray:
@@ -29,10 +59,10 @@ def soprano_line(score, steps_per_quarter: int = 2) -> np.ndarray:
     target = 0 if key.mode == "major" else 9  # C or A
     shift = (target - key.tonic.pitchClass) % 12
     shift = shift - 12 if shift > 6 else shift  # move by at most a tritone, keeps the range
-    notes = [n for n in part.flatten().notes]
-    end = max((float(n.offset + n.quarterLength) for n in notes), default=0.0)
+    events = list(part.flatten().notes)
+    end = max((float(n.offset + n.quarterLength) for n in events), default=0.0)
     line = np.full(int(round(end * steps_per_quarter)), REST, dtype=np.int64)
-    for n in notes:
+    for n in events:
         pitch = max(p.midi for p in n.pitches) + shift  # a chord in the part: keep the top note
         start = int(round(float(n.offset) * steps_per_quarter))
         stop = int(round(float(n.offset + n.quarterLength) * steps_per_quarter))
@@ -76,8 +106,7 @@ def windows(lines: Sequence[np.ndarray], length: int = 16, hop: int = 2,
             max_rest: float = 0.25) -> np.ndarray:
     """Cut melodies into windows of `length` steps every `hop` steps, dropping those with more
     than `max_rest` of rests: [(T_i,), ...] -> (N, length)."""
-    if length < 2 or hop < 1:
-        raise ValueError(f"need length >= 2 and hop >= 1, got length={length}, hop={hop}")
+    length, hop = checks.positive_int("length", length, low=2), checks.positive_int("hop", hop)
     out = [line[s:s + length] for line in lines for s in range(0, len(line) - length + 1, hop)]
     out = [w for w in out if np.mean(w == REST) <= max_rest]
     return np.array(out, dtype=np.int64).reshape(-1, length)
@@ -97,7 +126,7 @@ def fold(pitches: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
 
 def one_hot(melodies: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
     """Melodies (N, T) -> float32 (N, T * K), K = high - low + 2 classes per step (rest first)."""
-    m = fold(_melodies(melodies), low, high)
+    m = fold(as_melodies(melodies), low, high)
     k = high - low + 2
     index = np.where(m == REST, 0, m - low + 1)
     return np.eye(k, dtype=np.float32)[index].reshape(len(m), -1)
@@ -129,7 +158,7 @@ def from_scores(scores, length: int, low: int = LOW, high: int = HIGH, temperatu
 def tokens(melodies: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
     """Melodies (N, T) -> tokens (N, T) in [0, K), K = high - low + 2: 0 is a rest, then one
     token per pitch (folded into the range); the classes of `one_hot`."""
-    m = fold(_melodies(melodies), low, high)
+    m = fold(as_melodies(melodies), low, high)
     return np.where(m == REST, 0, m - low + 1)
 
 
@@ -139,171 +168,6 @@ def from_tokens(tokens: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndar
     if t.size and (t.min() < 0 or t.max() > high - low + 1):
         raise ValueError(f"tokens must be in [0, {high - low + 1}], got [{t.min()}, {t.max()}]")
     return np.where(t == 0, REST, t + low - 1)
-
-
-def write_midi(melodies: np.ndarray, path, steps_per_quarter: int = 2, bpm: float = 90.0) -> None:
-    """Write melodies (N, T) one after another, a bar of rest between them, as a MIDI file
-    (music21); atomically: a temporary file in the same folder, then a rename."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from music21 import meter, note, stream, tempo
-
-    part = stream.Part([tempo.MetronomeMark(number=bpm), meter.TimeSignature("4/4")])
-    for melody in _melodies(melodies):
-        t = 0
-        for pitch, start, length in notes(melody):
-            if start > t:
-                part.append(note.Rest(quarterLength=(start - t) / steps_per_quarter))
-            part.append(note.Note(int(pitch), quarterLength=length / steps_per_quarter))
-            t = start + length
-        part.append(note.Rest(quarterLength=4 + (len(melody) - t) / steps_per_quarter))
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".mid.part")
-    os.close(fd)
-    try:
-        stream.Score([part]).write("midi", fp=tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def notes(melody: np.ndarray) -> list[tuple[int, int, int]]:
-    """Runs of equal pitch as notes (pitch, start_step, n_steps), rests left out: (T,) -> list."""
-    m = np.asarray(melody)
-    if m.ndim != 1:
-        raise ValueError(f"melody must be one melody of shape (T,), got {m.shape} "
-                         f"(loop over the rows of a batch)")
-    if len(m) == 0:
-        return []
-    starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])
-    ends = np.r_[starts[1:], len(m)]
-    return [(int(m[s]), int(s), int(e - s)) for s, e in zip(starts, ends) if m[s] != REST]
-
-
-def midi_to_hz(pitch: np.ndarray | float) -> np.ndarray:
-    """Equal temperament, A4 = MIDI 69 = 440 Hz: f = 440 * 2^((p - 69) / 12)."""
-    return 440.0 * 2.0 ** ((np.asarray(pitch, dtype=float) - 69) / 12)
-
-
-def synthesize(melody: np.ndarray, rate: int = 16000, bpm: float = 90.0,
-               steps_per_quarter: int = 2, harmonics: Sequence[float] = (1.0, 0.5, 0.25, 0.12),
-               attack: float = 0.01, release: float = 0.08) -> np.ndarray:
-    """Additive synthesis of a melody (T,) -> audio (samples,) float32 in [-1, 1]: each note is a sum
-    of harmonics k*f with amplitudes `harmonics`, shaped by an attack-decay-release envelope."""
-    if rate < 2000 or bpm <= 0:
-        raise ValueError(f"need rate >= 2000 Hz and bpm > 0, got rate={rate}, bpm={bpm}")
-    step = 60.0 / bpm / steps_per_quarter  # seconds per step
-    m = np.asarray(melody).reshape(-1)
-    audio = np.zeros(int(np.ceil((len(m) * step + release) * rate)) + 1)
-    for pitch, start, n in notes(m):
-        dur = n * step
-        t = np.arange(int((dur + release) * rate)) / rate
-        f0 = float(midi_to_hz(pitch))
-        tone = sum(a * np.sin(2 * np.pi * k * f0 * t)
-                   for k, a in enumerate(harmonics, 1) if k * f0 < rate / 2)  # no aliasing
-        env = np.minimum(t / attack, 1.0) * np.exp(-1.5 * t)  # fast attack, slow decay
-        env *= np.clip((dur + release - t) / release, 0.0, 1.0)  # release after the note ends
-        i = int(start * step * rate)
-        audio[i:i + len(t)] += tone * env
-    peak = np.abs(audio).max()
-    return (audio / peak * 0.9 if peak > 0 else audio).astype(np.float32)
-
-
-def _melodies(melodies: np.ndarray) -> np.ndarray:
-    """Melodies as an int64 array (N, T) of MIDI pitches or REST (-1); a single (T,) melody becomes (1, T)."""
-    m = np.asarray(melodies)
-    if m.ndim == 1:
-        m = m[None]
-    if m.ndim != 2:
-        raise ValueError(f"melodies must have shape (N, T) (MIDI pitches, -1 = rest), got {m.shape}")
-    if m.size and (not np.issubdtype(m.dtype, np.number) or np.any(m != np.round(m))
-                   or m.min() < REST or m.max() > 127):
-        raise ValueError(f"melodies must hold integer MIDI pitches 0..127 or {REST} for a rest, "
-                         f"got dtype {m.dtype}" + (f" with values in [{m.min()}, {m.max()}]"
-                                                   if np.issubdtype(m.dtype, np.number) else ""))
-    return m.astype(np.int64)
-
-
-def pitch_class_hist(melodies: np.ndarray) -> np.ndarray:
-    """Share of sounding steps on each pitch class C..B: (N, T) -> (12,), sums to 1."""
-    m = _melodies(melodies).reshape(-1)
-    m = m[m != REST]
-    h = np.bincount(m % 12, minlength=12).astype(float)
-    return h / max(h.sum(), 1.0)
-
-
-def interval_hist(melodies: np.ndarray, max_interval: int = 12) -> np.ndarray:
-    """Share of each melodic step between consecutive notes, -max..+max semitones (clipped),
-    over the notes of each melody: (N, T) -> (2 * max_interval + 1,), sums to 1."""
-    counts = np.zeros(2 * max_interval + 1)
-    for melody in _melodies(melodies):
-        p = np.array([n[0] for n in notes(melody)])
-        if len(p) > 1:
-            d = np.clip(np.diff(p), -max_interval, max_interval) + max_interval
-            counts += np.bincount(d, minlength=len(counts))
-    return counts / max(counts.sum(), 1.0)
-
-
-def in_key_share(melodies: np.ndarray, scale: Sequence[int] = C_MAJOR) -> float:
-    """Share of sounding steps whose pitch class is in `scale` (C major / A natural minor): -> float."""
-    m = _melodies(melodies).reshape(-1)
-    m = m[m != REST]
-    return float(np.isin(m % 12, scale).mean()) if len(m) else 0.0
-
-
-def tv_distance(p: np.ndarray, q: np.ndarray) -> float:
-    """Total variation distance between two histograms, 0.5 * sum |p - q| in [0, 1]."""
-    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
-    if p.shape != q.shape:
-        raise ValueError(f"histograms must have the same shape, got {p.shape} and {q.shape}")
-    return 0.5 * float(np.abs(p / p.sum() - q / q.sum()).sum())
-
-
-def compare(real: np.ndarray, generated: np.ndarray) -> dict[str, float]:
-    """Statistics of `generated` (N, T) against `real` (M, T): pitch-class and interval TV distances,
-    share of steps in key, notes per window."""
-    return {"pitch-class TV": tv_distance(pitch_class_hist(real), pitch_class_hist(generated)),
-            "interval TV": tv_distance(interval_hist(real), interval_hist(generated)),
-            "in key": in_key_share(generated),
-            "notes / window": float(np.mean([len(notes(m)) for m in np.atleast_2d(generated)]))}
-
-
-def random_melodies(n: int, length: int = 16, low: int = LOW, high: int = HIGH, seed: int = 0,
-                    durations: Sequence[int] = (1, 2, 2, 4)) -> np.ndarray:
-    """The baseline: notes with uniform random pitches in [low, high] and durations drawn from
-    `durations` (steps): -> (n, length)."""
-    if n < 1 or length < 1:
-        raise ValueError(f"n and length must be positive, got n={n}, length={length}")
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, length), dtype=np.int64)
-    for i in range(n):
-        t = 0
-        while t < length:
-            d = int(rng.choice(durations))
-            out[i, t:t + d] = rng.integers(low, high + 1)
-            t += d
-    return out
-
-
-def shuffled_notes(melodies: np.ndarray, n: int, length: int = 16, seed: int = 0) -> np.ndarray:
-    """The stronger baseline: notes (pitch, duration) drawn at random from `melodies` (M, T) and
-    strung together: the right notes, in no musical order. -> (n, length)."""
-    pool = [(p, d) for m in np.atleast_2d(melodies) for p, _, d in notes(m)]
-    if not pool:
-        raise ValueError("melodies contain no notes to draw from")
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, length), dtype=np.int64)
-    for i in range(n):
-        t = 0
-        while t < length:
-            p, d = pool[rng.integers(len(pool))]
-            out[i, t:t + d] = p
-            t += d
-    return out
 
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

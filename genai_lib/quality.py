@@ -10,7 +10,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from genai_lib import metrics
+from genai_lib import checks, metrics
+from genai_lib.models import mlp
+from genai_lib.synthetic import distance_to_closest_record
 
 QUANTILE = 0.05  # copy rate: "closer than 95 % of held-out images are to their nearest training image"
 
@@ -21,8 +23,7 @@ class Judge(nn.Module):
     def __init__(self, data_dim: int = 64, hidden: int = 128, feature_dim: int = 64,
                  n_classes: int = 10) -> None:
         super().__init__()
-        self.features = nn.Sequential(nn.Linear(data_dim, hidden), nn.ReLU(),
-                                      nn.Linear(hidden, feature_dim), nn.ReLU())
+        self.features = mlp([data_dim, hidden, feature_dim], out_activation="relu")
         self.head = nn.Linear(feature_dim, n_classes)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -66,13 +67,9 @@ def features(model: nn.Module, x: Tensor | np.ndarray) -> Tensor:
     if first is not None and x.shape[1] != first.in_features:
         raise ValueError(f"x must have shape (N, {first.in_features}) for this classifier, "
                          f"got {tuple(x.shape)}")
-    param = next(model.parameters(), None)
-    dev = param.device if param is not None else torch.device("cpu")
-    was_training = model.training
-    model.eval()
-    out = torch.cat([body(x[i:i + 1024].to(dev)).cpu() for i in range(0, len(x), 1024)])
-    model.train(was_training)
-    return out
+    dev = checks.device_of(model)
+    with checks.eval_mode(model):
+        return torch.cat([body(x[i:i + 1024].to(dev)).cpu() for i in range(0, len(x), 1024)])
 
 
 def fit_mixture(x: np.ndarray, components: int, seed: int = 0):
@@ -104,9 +101,8 @@ def baselines(real_train: Tensor | np.ndarray, n: int, seed: int = 0, components
     """
     from sklearn.decomposition import PCA
 
-    real = metrics.as_2d("real_train", real_train)
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    real = checks.samples("real_train", real_train)
+    checks.positive_int("n", n)
     g = torch.Generator().manual_seed(seed)
     dim = real.shape[1]
     noise = torch.rand(n, dim, generator=g)
@@ -138,12 +134,12 @@ def _copy_threshold(real_train, real_test, quantile: float) -> float:
     """The `quantile` of held-out images' distances to their nearest training image."""
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be between 0 and 1, got {quantile!r}")
-    return float(np.quantile(metrics.distance_to_closest_record(real_test, real_train), quantile))
+    return float(np.quantile(distance_to_closest_record(real_test, real_train), quantile))
 
 
 def _share_closer(samples, real_train, threshold: float) -> float:
     """Share of samples (N, D) whose nearest training image is nearer than `threshold`."""
-    return float(np.mean(metrics.distance_to_closest_record(samples, real_train) < threshold))
+    return float(np.mean(distance_to_closest_record(samples, real_train) < threshold))
 
 
 def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarray,
@@ -159,14 +155,14 @@ def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarr
     scores the training images: what real data achieves, and the copy rate's warning line.
     Lower frechet/mmd/copy rate and higher precision/recall are better.
     """
-    ref = metrics.as_2d("real_test", real_test).float()
-    train = metrics.as_2d("real_train", real_train).float()
+    ref = checks.samples("real_test", real_test).float()
+    train = checks.samples("real_train", real_train).float()
     m = len(ref)
     if not isinstance(samples, dict):
         raise TypeError(f"samples must be a dict {{name: tensor (N, D)}}, got {type(samples).__name__}")
     sets = {"real data (train)": train} if floor else {}
     for name, x in samples.items():
-        x = metrics.as_2d(f"samples[{name!r}]", x).float()
+        x = checks.samples(f"samples[{name!r}]", x).float()
         if x.shape[1] != ref.shape[1]:
             raise ValueError(f"samples[{name!r}] has {x.shape[1]} features, real_test has {ref.shape[1]}")
         if len(x) < m:
@@ -210,7 +206,6 @@ def frechet_gap(a: Tensor, b: Tensor, real_test: Tensor, judge: nn.Module, boots
 
 def balanced_labels(n: int, n_classes: int = 10, seed: int = 0) -> Tensor:
     """n labels (n,), each class as often as possible (counts differ by at most 1), shuffled."""
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    checks.positive_int("n", n)
     labels = torch.arange(n) % n_classes
     return labels[torch.randperm(n, generator=torch.Generator().manual_seed(seed))]

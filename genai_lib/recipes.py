@@ -183,8 +183,8 @@ class Trained:
         return out.clamp(0, 1).cpu()
 
 
-def build(r: Recipe) -> tuple[nn.Module, list[torch.optim.Optimizer]]:
-    """The untrained model of a recipe and its optimisers."""
+def build(r: Recipe) -> tuple[nn.Module, dict[str, torch.optim.Optimizer]]:
+    """The untrained model of a recipe and its optimisers, by the name of what they update."""
     dim = 64 if r.dataset == "digits" else convnets.DATA_DIM
     classes = 10 if r.conditional else 0
     adam = lambda m: torch.optim.Adam(m.parameters(), lr=r.lr, betas=r.betas)  # noqa: E731
@@ -193,24 +193,24 @@ def build(r: Recipe) -> tuple[nn.Module, list[torch.optim.Optimizer]]:
                           else (2, 64))
         model = autoregressive.Transformer(vocab, context, r.hidden, r.heads, r.blocks,
                                            r.dropout)
-        return model, [torch.optim.AdamW(model.parameters(), lr=r.lr, betas=r.betas,
-                                         weight_decay=0.05)]
+        return model, {"model": torch.optim.AdamW(model.parameters(), lr=r.lr, betas=r.betas,
+                                                  weight_decay=0.05)}
     if r.family == "diffusion":
         net = (unet.UNet(r.hidden, n_classes=classes) if r.network == "unet" else
                diffusion.Denoiser(dim, r.hidden, r.blocks, n_classes=classes, dropout=r.dropout))
         model = diffusion.Diffusion(net, r.timesteps, ema_decay=r.ema_decay)
-        return model, [adam(net)]
+        return model, {"denoiser": adam(net)}
     if r.family == "vae":
         model = vae.VAE(vae.VAEConfig(data_dim=dim, latent_dim=r.latent_dim, hidden=r.hidden,
                                       cond_dim=classes, network=r.network))
-        return model, [adam(model)]
+        return model, {"model": adam(model)}
     if r.network == "conv":
         g, d = convnets.ConvGenerator(r.latent_dim, r.hidden), convnets.ConvDiscriminator(r.hidden)
     else:
         g = gan.Generator(r.latent_dim, dim, r.hidden, n_classes=classes, output="sigmoid")
         d = gan.Discriminator(dim, r.hidden, n_classes=classes)
     model = gan.GAN(g, d, ema_decay=r.ema_decay)
-    return model, [adam(d), adam(g)]
+    return model, {"discriminator": adam(d), "generator": adam(g)}
 
 
 def train_recipe(name: str, profile: str | None = None, device: torch.device | str | None = None,
@@ -229,22 +229,23 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
     model, optimizers = build(r)
     if r.family == "gan":  # a conditional GAN reads labels, a conditional VAE one-hot codes
         batches = (x, y) if r.conditional else x
-        step = gan.gan_step(model.generator, model.discriminator, optimizers[1], optimizers[0],
-                            r.latent_dim, "ns", ema=model.ema)
+        step = gan.gan_step(model.generator, model.discriminator, optimizers["generator"],
+                            optimizers["discriminator"], r.latent_dim, "ns", ema=model.ema)
     elif r.family == "autoregressive":  # tokens: pixels 0/1 or melody classes
         batches = x.long()
-        step = one_cycle(autoregressive.sequence_step(model, optimizers[0]), optimizers[0], r,
+        step = one_cycle(autoregressive.sequence_step(model, optimizers["model"]), r,
                          r.epochs[profile == "full"], len(x))
     elif r.family == "diffusion":  # on the scale [-1, 1]; a conditional denoiser reads labels
         batches = (diffusion.to_signal(x), y) if r.conditional else diffusion.to_signal(x)
-        step = diffusion_step(model, optimizers[0], r, r.epochs[profile == "full"], len(x))
+        step = diffusion_step(model, optimizers["denoiser"], r, r.epochs[profile == "full"],
+                              len(x))
     else:
         batches = (x, F.one_hot(y, 10).float()) if r.conditional else x
-        step = vae.vae_step(model, optimizers[0], beta=r.beta)
+        step = vae.vae_step(model, optimizers["model"], beta=r.beta)
     start = time.perf_counter()
     history = train.fit(model, batches, step, epochs=r.epochs[profile == "full"],
-                        batch_size=r.batch_size, optimizer=optimizers, device=device,
-                        quiet=quiet, seed=seed, callbacks=callbacks)
+                        batch_size=r.batch_size, device=device, quiet=quiet, seed=seed,
+                        callbacks=callbacks)
     prior = vae.fit_code_prior(model, x, r.code_prior, seed) if r.code_prior else None
     return Trained(r, model, history, time.perf_counter() - start, prior)
 
@@ -255,21 +256,21 @@ def _one_cycle(optimizer: torch.optim.Optimizer, r: Recipe, epochs: int, rows: i
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, r.lr, total_steps=total, pct_start=0.1)
 
 
-def one_cycle(step: train.StepFn, optimizer: torch.optim.Optimizer, r: Recipe, epochs: int,
-              rows: int) -> train.StepFn:
-    """`step`, followed by one step of a one-cycle learning-rate schedule."""
+def one_cycle(step: train.Step, r: Recipe, epochs: int, rows: int) -> train.Step:
+    """`step` (with one optimiser), followed by one step of a one-cycle learning-rate schedule."""
+    (optimizer,) = step.optimizers.values()
     schedule = _one_cycle(optimizer, r, epochs, rows)
 
-    def scheduled(batch):
+    def scheduled(batch: train.Batch) -> dict[str, Tensor]:
         logs = step(batch)
         schedule.step()
         return logs
 
-    return scheduled
+    return train.Step(scheduled, step.optimizers)
 
 
 def diffusion_step(model: diffusion.Diffusion, optimizer: torch.optim.Optimizer, r: Recipe,
-                   epochs: int, rows: int) -> train.StepFn:
+                   epochs: int, rows: int) -> train.Step:
     """The book's diffusion training: min-SNR 5 loss, a one-cycle learning rate, labels
     dropped 10 % of the time."""
     return diffusion.diffusion_step(model, optimizer, p_uncond=0.1 if r.conditional else 0.0,

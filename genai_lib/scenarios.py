@@ -8,8 +8,6 @@ sampled values of the uncertain quantity.
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import Tensor
 
 
 def _np(a, name: str) -> np.ndarray:
@@ -76,43 +74,6 @@ def interval(samples, level: float) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"samples must have shape (N, S) with S >= 2, got {s.shape}")
     lo, hi = np.quantile(s, [(1 - level) / 2, (1 + level) / 2], axis=1)
     return lo, hi
-
-
-@torch.no_grad()
-def sample_with_noise(model, n: int, c: Tensor | None = None) -> Tensor:
-    """n draws of x ~ p(x[|c]) from a Gaussian VAE: decoder mean at z ~ N(0, I) plus decoder noise.
-
-    c: None or (n, C) -> (n, D). Unlike `vae.sample` (decoder means only) this adds the
-    noise N(0, diag(std^2)) that is part of the model's distribution (Kingma & Welling, 2014).
-    """
-    if getattr(model, "log_std", None) is None:
-        raise ValueError("model must be a VAE with likelihood='gaussian' (it has no log_std)")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    dev = next(model.parameters()).device
-    if c is not None:
-        c = torch.as_tensor(c, dtype=torch.float32).to(dev)
-        if c.dim() != 2 or len(c) != n:
-            raise ValueError(f"c must have shape ({n}, C), got {tuple(c.shape)}")
-    was_training = model.training
-    model.eval()
-    z = torch.randn(n, model.config.latent_dim, device=dev)
-    mean = model.mean(model.decode(z, c))
-    x = mean + model.log_std.exp() * torch.randn_like(mean)
-    model.train(was_training)
-    return x
-
-
-@torch.no_grad()
-def predictive_samples(model, c: Tensor, n: int) -> Tensor:
-    """n draws of x ~ p(x|c) from a conditional Gaussian VAE for each row of c: (N, C) -> (N, n, D)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    c = torch.as_tensor(c, dtype=torch.float32)
-    if c.dim() != 2:
-        raise ValueError(f"c must have shape (N, C), got {tuple(c.shape)}")
-    x = sample_with_noise(model, len(c) * n, c.repeat_interleave(n, dim=0))
-    return x.view(len(c), n, -1)
 
 
 def pair_cost(orders, demand, over: float, under: float,

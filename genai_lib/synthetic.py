@@ -5,8 +5,8 @@ axes on which synthetic rows are judged (the trio SDV and synthcity report).
   `gaussian_copula` (empirical marginals tied together by a Gaussian copula).
 * Fidelity: `ks_distances` (per column), `correlation_gap` (correlation matrices) and
   `detection_auc` (can a classifier tell real from synthetic rows? 0.5 is best).
-* Utility: `genai_lib.metrics.tstr` (train on synthetic, test on real).
-* Privacy: `genai_lib.metrics.distance_to_closest_record` and `near_copy_share`.
+* Utility: `tstr` (train on synthetic, test on real).
+* Privacy: `distance_to_closest_record` and `near_copy_share`.
 * `judge` computes all three axes for one synthetic table;
   `genai_lib.intervals.paired_metric_bootstrap` puts an interval on the difference of a
   metric between two methods scored on the same test rows.
@@ -15,22 +15,9 @@ axes on which synthetic rows are judged (the trio SDV and synthcity report).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-
-def _matrix(name: str, a, min_rows: int = 1) -> np.ndarray:
-    """Any (N, D) array or tensor as float64 NumPy, checked: finite, N >= min_rows."""
-    a = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
-    if a.ndim != 2 or len(a) < min_rows:
-        raise ValueError(f"{name} must have shape (N, D) with N >= {min_rows}, got {a.shape}")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} has NaN or inf values: drop or impute them first")
-    return a
-
-
-def _count(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    return int(n)
+from genai_lib.checks import count, matrix
 
 
 def _same_width(a: np.ndarray, b: np.ndarray, names: str) -> None:
@@ -52,7 +39,7 @@ def independent_marginals(x, n: int, seed: int = 0) -> np.ndarray:
 
     Every marginal is right; every dependence between columns is lost.
     """
-    x, n = _matrix("x", x), _count(n)
+    x, n = matrix("x", x), count("n", n)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(x), size=(n, x.shape[1]))
     return x[idx, np.arange(x.shape[1])]
@@ -68,7 +55,7 @@ def gaussian_copula(x, n: int, seed: int = 0, method: str = "linear") -> np.ndar
     """
     from scipy.stats import norm, rankdata
 
-    x, n = _matrix("x", x, min_rows=2), _count(n)
+    x, n = matrix("x", x, min_rows=2), count("n", n)
     rows, d = x.shape
     z = norm.ppf(rankdata(x, axis=0) / (rows + 1))            # (N, D) normal scores
     constant = np.ptp(x, axis=0) == 0
@@ -90,7 +77,7 @@ def ks_distances(real, synthetic) -> np.ndarray:
     The largest gap between the two empirical CDFs: 0 for identical marginals, 1 for
     disjoint ones. On a 0/1 column it is the difference of the two shares of ones.
     """
-    a, b = _matrix("real", real), _matrix("synthetic", synthetic)
+    a, b = matrix("real", real), matrix("synthetic", synthetic)
     _same_width(a, b, "real and synthetic")
     out = np.empty(a.shape[1])
     for j in range(a.shape[1]):
@@ -108,7 +95,7 @@ def correlation_gap(real, synthetic) -> float:
     Pearson correlations; a constant column counts as uncorrelated. 0 when the
     synthetic rows keep every pairwise correlation.
     """
-    a, b = _matrix("real", real, 2), _matrix("synthetic", synthetic, 2)
+    a, b = matrix("real", real, 2), matrix("synthetic", synthetic, 2)
     _same_width(a, b, "real and synthetic")
     if a.shape[1] < 2:
         raise ValueError("correlation_gap needs at least two columns")
@@ -132,7 +119,7 @@ def detection_auc(real, synthetic, model=None, folds: int = 5, seed: int = 0) ->
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-    a, b = _matrix("real", real), _matrix("synthetic", synthetic)
+    a, b = matrix("real", real), matrix("synthetic", synthetic)
     _same_width(a, b, "real and synthetic")
     m = min(len(a), len(b))
     if m < folds:
@@ -149,7 +136,55 @@ def detection_auc(real, synthetic, model=None, folds: int = 5, seed: int = 0) ->
     return float(roc_auc_score(label, p))
 
 
+# --- utility ---
+
+def tstr(x_train, y_train, x_test, y_test, model=None, score: str = "balanced_accuracy") -> float:
+    """Train-on-synthetic, test-on-real (Esteban et al., 2017): fit a classifier on (N, D), (N,)
+    rows (synthetic for TSTR, real for the TRTR reference) and score it on real (M, D), (M,).
+
+    model: an unfitted scikit-learn classifier (cloned; default: scaled logistic regression);
+    score: 'accuracy', 'balanced_accuracy' or 'roc_auc' (binary labels).
+    """
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    scorers = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score,
+               "roc_auc": roc_auc_score}
+    if score not in scorers:
+        raise ValueError(f"score must be one of {sorted(scorers)}, got {score!r}")
+    xa, xb = matrix("x_train", x_train, min_rows=2), matrix("x_test", x_test, min_rows=2)
+    ya, yb = np.asarray(torch.as_tensor(y_train).cpu()), np.asarray(torch.as_tensor(y_test).cpu())
+    _same_width(xa, xb, "x_train and x_test")
+    if len(ya) != len(xa) or len(yb) != len(xb):
+        raise ValueError(f"labels must match rows: x_train {len(xa)} vs y_train {len(ya)}, "
+                         f"x_test {len(xb)} vs y_test {len(yb)}")
+    if len(np.unique(ya)) < 2:
+        raise ValueError("y_train has a single class: a classifier needs at least two")
+    clf = clone(model) if model is not None else make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=2000))
+    clf.fit(xa, ya)
+    if score == "roc_auc":
+        return float(roc_auc_score(yb, clf.predict_proba(xb)[:, 1]))
+    return float(scorers[score](yb, clf.predict(xb)))
+
+
 # --- privacy ---
+
+def distance_to_closest_record(query, reference, chunk: int = 2048) -> np.ndarray:
+    """Euclidean distance from each query row (N, D) to its nearest reference row (M, D): (N,).
+
+    The privacy check of synthetic tables: synthetic rows much closer to the training rows
+    than fresh real rows are suspected copies. Computed in chunks of `chunk` query rows, so
+    the (N, M) matrix of distances is never held at once.
+    """
+    q, r = matrix("query", query), matrix("reference", reference)
+    _same_width(q, r, "query and reference")
+    q, r = torch.from_numpy(q), torch.from_numpy(r)
+    return torch.cat([torch.cdist(q[i:i + chunk], r).min(dim=1).values
+                      for i in range(0, len(q), chunk)]).numpy()
 
 def near_copy_share(dcr_synthetic, dcr_holdout, q: float = 0.05) -> float:
     """Share of synthetic rows closer to a training row than the q-quantile of held-out real rows.
@@ -177,9 +212,7 @@ def judge(synthetic, real_train, real_test, y_synthetic=None, y_train=None, y_te
     synthetic rows, scored on real_test). Privacy: 'DCR median' (synthetic to real_train)
     and 'near-copies %' (below the 5th percentile of real_test's own DCR).
     """
-    from genai_lib import metrics
-
-    s, tr, te = (_matrix(k, v) for k, v in (("synthetic", synthetic),
+    s, tr, te = (matrix(k, v) for k, v in (("synthetic", synthetic),
                                            ("real_train", real_train),
                                            ("real_test", real_test)))
     _same_width(s, tr, "synthetic and real_train")
@@ -191,13 +224,9 @@ def judge(synthetic, real_train, real_test, y_synthetic=None, y_train=None, y_te
     if any(v is not None for v in labels):
         if any(v is None for v in labels):
             raise ValueError("give all of y_synthetic, y_train and y_test for utility, or none")
-        out["TSTR AUC"] = metrics.tstr(s, y_synthetic, te, y_test, score="roc_auc")
-    dcr_s = metrics.distance_to_closest_record(s, tr)
-    dcr_h = metrics.distance_to_closest_record(te, tr)
+        out["TSTR AUC"] = tstr(s, y_synthetic, te, y_test, score="roc_auc")
+    dcr_s = distance_to_closest_record(s, tr)
+    dcr_h = distance_to_closest_record(te, tr)
     out["DCR median"] = float(np.median(dcr_s))
     out["near-copies %"] = 100 * near_copy_share(dcr_s, dcr_h)
     return out
-
-
-# --- uncertainty of a difference ---
-

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from genai_lib.checks import count
+
 
 @dataclass
 class TabularEncoder:
@@ -144,7 +146,5 @@ def random_oversample(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2 or len(x) == 0:
         raise ValueError(f"x must have shape (N, D) with N >= 1, got {x.shape}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    idx = np.random.default_rng(seed).integers(0, len(x), size=int(n))
+    idx = np.random.default_rng(seed).integers(0, len(x), size=count("n", n))
     return x[idx]

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from genai_lib.convnets import DATA_DIM, SIDE
 from genai_lib.diffusion import Conditioning
-from genai_lib.models import check_input
+from genai_lib import checks
 
 
 class ResBlock(nn.Module):
@@ -58,10 +58,7 @@ class UNet(nn.Module):
 
     def forward(self, x: Tensor, t: Tensor, labels: Tensor | None = None) -> Tensor:
         """(B, 784), (B,) [, (B,)] -> predicted noise (B, 784)."""
-        check_input("x", x, self, f"(B, {DATA_DIM})")
-        if x.dim() != 2 or x.shape[1] != DATA_DIM:
-            raise ValueError(f"x must have shape (B, {DATA_DIM}) (flat 28x28 images), "
-                             f"got {tuple(x.shape)}")
+        checks.rows("x", x, DATA_DIM, self)  # flat 28x28 images
         emb = self.condition(t, labels)
         h28 = self.down1(self.inp(x.reshape(-1, 1, SIDE, SIDE)), emb)     # (B, c, 28, 28)
         h14 = self.down2(self.pool1(h28), emb)                            # (B, 2c, 14, 14)

@@ -3,6 +3,8 @@ small code, reconstruct it, and -- for the VAE -- learn a distribution you can s
 
 Shapes: x (B, D) data, z (B, L) latent codes, c (B, C) an optional condition (e.g. one-hot
 labels) for the conditional VAE of Sohn et al. (2015). Bounds are per example, in nats.
+Sampling: `sample` (decoder means), `sample_with_noise` and `predictive_samples` (plus the
+Gaussian decoder's noise, for scenarios and synthetic records).
 """
 
 from __future__ import annotations
@@ -14,27 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genai_lib import convnets
-from genai_lib.models import check_input
+from genai_lib import checks, convnets
+from genai_lib.models import mlp
 from genai_lib.quality import fit_mixture, sample_mixture
-from genai_lib.train import Batch, StepFn
+from genai_lib.train import Batch, Step
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 NETWORKS = ("mlp", "conv")
-
-
-def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
-    """Two hidden ReLU layers: (B, d_in) -> (B, d_out)."""
-    return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                         nn.ReLU(), nn.Linear(hidden, d_out))
-
-
-def _check_x(name: str, x: Tensor, dim: int, module: nn.Module, dtype: bool = True) -> None:
-    """Raise a clear error unless x is a tensor of shape (B, dim) on module's device (and dtype)."""
-    check_input(name, x, module, f"(B, {dim})", dtype)
-    if x.dim() != 2 or x.shape[1] != dim:
-        raise ValueError(f"{name} must have shape (B, {dim}), got {tuple(x.shape)}"
-                         + (" (flatten images first: x.flatten(1))" if x.dim() > 2 else ""))
 
 
 class Autoencoder(nn.Module):
@@ -43,17 +31,17 @@ class Autoencoder(nn.Module):
     def __init__(self, data_dim: int = 64, latent_dim: int = 2, hidden: int = 256) -> None:
         super().__init__()
         self.data_dim, self.latent_dim = data_dim, latent_dim
-        self.encoder = _mlp(data_dim, hidden, latent_dim)
-        self.decoder = _mlp(latent_dim, hidden, data_dim)
+        self.encoder = mlp([data_dim, hidden, hidden, latent_dim])
+        self.decoder = mlp([latent_dim, hidden, hidden, data_dim])
 
     def encode(self, x: Tensor) -> Tensor:
         """The code of each input: (B, D) -> (B, L)."""
-        _check_x("x", x, self.data_dim, self)
+        checks.rows("x", x, self.data_dim, self)
         return self.encoder(x)
 
     def decode(self, z: Tensor) -> Tensor:
         """Pixel intensities in [0, 1] from codes: (B, L) -> (B, D)."""
-        _check_x("z", z, self.latent_dim, self)
+        checks.rows("z", z, self.latent_dim, self)
         return torch.sigmoid(self.decoder(z))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -104,8 +92,9 @@ class VAE(nn.Module):
             self.encoder = convnets.ConvEncoder(cfg.latent_dim, cfg.hidden)
             self.decoder = convnets.ConvDecoder(cfg.latent_dim, cfg.hidden)
         else:
-            self.encoder = _mlp(cfg.data_dim + cfg.cond_dim, cfg.hidden, 2 * cfg.latent_dim)
-            self.decoder = _mlp(cfg.latent_dim + cfg.cond_dim, cfg.hidden, cfg.data_dim)
+            h = cfg.hidden  # two hidden layers each
+            self.encoder = mlp([cfg.data_dim + cfg.cond_dim, h, h, 2 * cfg.latent_dim])
+            self.decoder = mlp([cfg.latent_dim + cfg.cond_dim, h, h, cfg.data_dim])
         # Gaussian decoder: one learned log-std per feature, shared by all inputs.
         self.log_std = (nn.Parameter(torch.zeros(cfg.data_dim))
                         if cfg.likelihood == "gaussian" else None)
@@ -120,20 +109,20 @@ class VAE(nn.Module):
             return t
         if c is None:
             raise ValueError(f"this VAE is conditional: pass c with shape (B, {C})")
-        _check_x("c", c, C, self, dtype=False)
+        checks.rows("c", c, C, self, dtype=False)
         if len(c) != len(t):
             raise ValueError(f"c has {len(c)} rows but the batch has {len(t)}")
         return torch.cat([t, c.to(t.dtype)], dim=1)
 
     def encode(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Parameters of q(z|x): (B, D) -> mu (B, L), logvar (B, L)."""
-        _check_x("x", x, self.config.data_dim, self)
+        checks.rows("x", x, self.config.data_dim, self)
         mu, logvar = self.encoder(self._join(x, c)).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, z: Tensor, c: Tensor | None = None) -> Tensor:
         """Decoder output: (B, L) -> (B, D) logits (bernoulli) or means (gaussian)."""
-        _check_x("z", z, self.config.latent_dim, self)
+        checks.rows("z", z, self.config.latent_dim, self)
         return self.decoder(self._join(z, c))
 
     def forward(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -195,8 +184,7 @@ def iwae_bound(model: VAE, x: Tensor, k: int, c: Tensor | None = None) -> Tensor
 
     k=1 is the ELBO (with beta=1); it tightens towards log p(x) as k grows.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer (number of importance samples), got {k!r}")
+    checks.positive_int("k (number of importance samples)", k)
     mu, logvar = model.encode(x, c)
     B, L = mu.shape
     z = reparameterize(mu.expand(k, B, L), logvar.expand(k, B, L))        # (k, B, L)
@@ -210,7 +198,7 @@ def iwae_bound(model: VAE, x: Tensor, k: int, c: Tensor | None = None) -> Tensor
     return torch.logsumexp(log_px + log_pz - log_qz, dim=0) - math.log(k)
 
 
-def vae_step(model: VAE, optimizer: torch.optim.Optimizer, beta: float = 1.0) -> StepFn:
+def vae_step(model: VAE, optimizer: torch.optim.Optimizer, beta: float = 1.0) -> Step:
     """Step function for `train.fit`: batch (x,) or (x, c) -> {"loss", "recon", "kl"} (nats/example)."""
     _check_beta(beta)
 
@@ -223,7 +211,7 @@ def vae_step(model: VAE, optimizer: torch.optim.Optimizer, beta: float = 1.0) ->
         optimizer.step()
         return {"loss": loss.detach(), "recon": -recon.mean().detach(), "kl": kl.mean().detach()}
 
-    return step
+    return Step(step, {"model": optimizer})
 
 
 @torch.no_grad()
@@ -234,11 +222,9 @@ def fit_code_prior(model: VAE, x: Tensor, components: int = 10, seed: int = 0):
     Pass it to `sample(..., prior=)`: codes are then drawn where the data's codes really lie,
     not from N(0, I), which a VAE trained with beta < 1 no longer matches.
     """
-    dev = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    mu = torch.cat([model.encode(x[i:i + 1024].to(dev))[0] for i in range(0, len(x), 1024)])
-    model.train(was_training)
+    dev = checks.device_of(model)
+    with checks.eval_mode(model):
+        mu = torch.cat([model.encode(x[i:i + 1024].to(dev))[0] for i in range(0, len(x), 1024)])
     return fit_mixture(mu.cpu().double().numpy(), components, seed)
 
 
@@ -246,26 +232,54 @@ def fit_code_prior(model: VAE, x: Tensor, components: int = 10, seed: int = 0):
 def sample(model: VAE, n: int, c: Tensor | None = None, prior=None, seed: int | None = None) -> Tensor:
     """n new data points: z ~ N(0, I) (or ~ `prior`, from `fit_code_prior`), decoded to means
     (probabilities for bernoulli): (n, D). seed: the draw of the codes from `prior`."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    dev = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
+    checks.positive_int("n", n)
+    dev = checks.device_of(model)
     if prior is None:
         z = torch.randn(n, model.config.latent_dim, device=dev)
     else:
         if seed is None:
             seed = int(torch.randint(2**31 - 1, ()))
         z = sample_mixture(prior, n, seed).to(dev)
-    out = model.mean(model.decode(z, None if c is None else c.to(dev)))
-    model.train(was_training)
-    return out
+    with checks.eval_mode(model):
+        return model.mean(model.decode(z, None if c is None else c.to(dev)))
+
+
+@torch.no_grad()
+def sample_with_noise(model: VAE, n: int, c: Tensor | None = None) -> Tensor:
+    """n draws of x ~ p(x[|c]) from a Gaussian VAE: decoder mean at z ~ N(0, I) plus decoder noise.
+
+    c: None or (n, C) -> (n, D). Unlike `sample` (decoder means only) this adds the
+    noise N(0, diag(std^2)) that is part of the model's distribution (Kingma & Welling, 2014).
+    """
+    if getattr(model, "log_std", None) is None:
+        raise ValueError("model must be a VAE with likelihood='gaussian' (it has no log_std)")
+    checks.positive_int("n", n)
+    dev = checks.device_of(model)
+    if c is not None:
+        c = torch.as_tensor(c, dtype=torch.float32).to(dev)
+        if c.dim() != 2 or len(c) != n:
+            raise ValueError(f"c must have shape ({n}, C), got {tuple(c.shape)}")
+    with checks.eval_mode(model):
+        z = torch.randn(n, model.config.latent_dim, device=dev)
+        mean = model.mean(model.decode(z, c))
+        return mean + model.log_std.exp() * torch.randn_like(mean)
+
+
+@torch.no_grad()
+def predictive_samples(model: VAE, c: Tensor, n: int) -> Tensor:
+    """n draws of x ~ p(x|c) from a conditional Gaussian VAE per row of c: (N, C) -> (N, n, D)."""
+    checks.positive_int("n", n)
+    c = torch.as_tensor(c, dtype=torch.float32)
+    if c.dim() != 2:
+        raise ValueError(f"c must have shape (N, C), got {tuple(c.shape)}")
+    x = sample_with_noise(model, len(c) * n, c.repeat_interleave(n, dim=0))
+    return x.view(len(c), n, -1)
 
 
 @torch.no_grad()
 def reconstruct(model: VAE, x: Tensor, c: Tensor | None = None) -> Tensor:
     """Decoded mean at the encoder's mean code (no sampling): (B, D) -> (B, D)."""
-    dev = next(model.parameters()).device
+    dev = checks.device_of(model)
     x = x.to(dev)
     c = None if c is None else c.to(dev)
     mu, _ = model.encode(x, c)
@@ -275,5 +289,5 @@ def reconstruct(model: VAE, x: Tensor, c: Tensor | None = None) -> Tensor:
 @torch.no_grad()
 def decode_mean(model: VAE, z: Tensor, c: Tensor | None = None) -> Tensor:
     """Decoded means for given codes (e.g. a latent grid): (B, L) -> (B, D)."""
-    dev = next(model.parameters()).device
+    dev = checks.device_of(model)
     return model.mean(model.decode(z.to(dev), None if c is None else c.to(dev)))

@@ -1,5 +1,6 @@
 """The book's structure: every notebook is in the table of contents and stored without outputs."""
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -94,3 +95,87 @@ def test_figures_have_at_most_two_panels_per_row(nb):
         for m in re.finditer(r"subplots\(\s*(\d+)\s*,\s*(\d+)|ncols\s*=\s*(\d+)", src):
             cols = int(m.group(2) or m.group(3))
             assert cols <= 2, f"{nb.name}: {m.group(0)!r} puts {cols} panels in a row"
+
+
+SIZES_HEADER = "# Profile-dependent sizes, in one place (quick: the tests; full: the book)."
+FULL_GUARD = re.compile(r'^\s*if runtime\.profile\(\) == "full":')
+
+
+def sizes_problems(notebook: dict) -> list[str]:
+    """Where a notebook (its JSON as a dict) sets profile-dependent values wrongly; [] if right.
+
+    Every `runtime.pick(...)` and `runtime.profile()` value sits in one code cell, among the
+    first three (set-up, imports, sizes), whose first line is SIZES_HEADER; there each is
+    assigned to an UPPER_CASE name with a comment. Elsewhere only the guard
+    `if runtime.profile() == "full":` (a claim checked in the full run) may appear.
+    """
+    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    marked = [i for i, src in enumerate(code) if src.split("\n", 1)[0] == SIZES_HEADER]
+    problems = []
+    if len(marked) > 1:
+        problems.append(f"{len(marked)} code cells start with the sizes header; merge them")
+    uses_pick = any("runtime.pick(" in src for src in code)
+    if uses_pick and not marked:
+        problems.append(f"runtime.pick is used but no code cell starts with {SIZES_HEADER!r}")
+    if marked and marked[0] > 2:
+        problems.append(f"the sizes cell is code cell {marked[0] + 1}: put it right after "
+                        "the set-up and imports cells")
+    for i, src in enumerate(code):
+        if i in marked:
+            continue
+        for line in src.splitlines():
+            if "runtime.pick(" in line or ("runtime.profile()" in line
+                                           and not FULL_GUARD.match(line)):
+                problems.append(f"code cell {i + 1} sets a profile-dependent value outside "
+                                f"the sizes cell: {line.strip()!r}; name it there")
+    for i in marked[:1]:
+        lines = code[i].splitlines()
+        for node in ast.parse(code[i]).body:
+            if not (isinstance(node, ast.Assign) and "runtime.pick(" in ast.unparse(node.value)):
+                continue
+            names = [ast.unparse(t) for t in node.targets]
+            if not all(re.fullmatch(r"[A-Z][A-Z0-9_]*", n) for n in names):
+                problems.append(f"sizes cell: {', '.join(names)} should be UPPER_CASE")
+            span = lines[max(node.lineno - 2, 1): node.end_lineno]  # line above, its own
+            if not any("#" in line for line in span):
+                problems.append(f"sizes cell: {', '.join(names)} needs a short comment")
+    return problems
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_profile_sizes_live_in_one_marked_cell(nb):
+    """A reader finds every quick/full difference of a chapter in one cell near its top."""
+    problems = sizes_problems(json.loads(nb.read_text()))
+    assert not problems, f"{nb.name}: " + "; ".join(problems)
+
+
+def test_sizes_check_catches_strays():
+    def notebook(*sources: str) -> dict:
+        return {"cells": [{"cell_type": "code", "source": s} for s in sources]}
+
+    setup, imports = "device = runtime.setup(seed=0)", "import torch"
+    sizes = SIZES_HEADER + "\nEPOCHS = runtime.pick(quick=1, full=2)  # training epochs"
+    guard = 'if runtime.profile() == "full":\n    assert loss < 1'
+    assert sizes_problems(notebook(setup, imports, sizes, "fit(epochs=EPOCHS)", guard)) == []
+    assert sizes_problems(notebook(setup, imports)) == []  # no profile-dependent value
+    cases = {  # the notebook's later cells (or whole), and the problem the check names
+        "outside the sizes cell: 'n = runtime.pick(quick=1, full=2)'":
+            notebook(setup, imports, sizes, "n = runtime.pick(quick=1, full=2)"),
+        "outside the sizes cell: 'fit(epochs=runtime.pick(quick=1, full=2))'":
+            notebook(setup, imports, sizes, "fit(epochs=runtime.pick(quick=1, full=2))"),
+        "outside the sizes cell: \"n = 5 if runtime.profile() == 'quick' else 9\"":
+            notebook(setup, imports, sizes, "n = 5 if runtime.profile() == 'quick' else 9"),
+        "no code cell starts with":
+            notebook(setup, "n = runtime.pick(quick=1, full=2)"),
+        "2 code cells start with the sizes header":
+            notebook(setup, sizes, sizes),
+        "put it right after the set-up and imports cells":
+            notebook(setup, imports, "x = 1", sizes),
+        "epochs should be UPPER_CASE":
+            notebook(setup, imports, sizes.replace("EPOCHS", "epochs")),
+        "EPOCHS needs a short comment":
+            notebook(setup, imports, sizes.split("  #")[0]),
+    }
+    for problem, nb in cases.items():
+        found = sizes_problems(nb)
+        assert any(problem in p for p in found), (problem, found)

@@ -41,9 +41,9 @@ def test_conv_clear_errors():
     g, d = convnets.ConvGenerator(8, 4), convnets.ConvDiscriminator(4)
     with pytest.raises(ValueError, match="unconditional: labels must be None"):
         g(torch.randn(2, 8), torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match=r"noise z must have shape \(B, 8\), got \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"z must have shape \(B, 8\), got \(2, 5\)"):
         g(torch.randn(2, 5))
-    with pytest.raises(ValueError, match=r"x must have shape \(B, 784\) \(flatten images first\), got \(3, 1568\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 784\), got \(3, 1568\)"):
         d(torch.rand(3, 1568))  # two images per row must not become 6 logits
     with pytest.raises(ValueError, match=r"got \(2, 1, 28, 28\)"):
         d(torch.rand(2, 1, 28, 28))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from genai_lib import music
+from genai_lib import melody_stats, music
 from genai_lib.exercises import applications_art_music as ex
 
 
@@ -100,7 +100,7 @@ def test_busyness():
 
 
 def _sweep(logits, real, temps):
-    return {f"T = {t}": music.compare(real, music.from_scores(logits, 4, temperature=t))
+    return {f"T = {t}": melody_stats.compare(real, music.from_scores(logits, 4, temperature=t))
             for t in temps}
 
 

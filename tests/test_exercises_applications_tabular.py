@@ -1,6 +1,6 @@
 import numpy as np
 
-from genai_lib import metrics
+from genai_lib import intervals, synthetic
 from genai_lib.exercises import applications_tabular as ex
 
 
@@ -28,7 +28,7 @@ def test_balanced_accuracy():
 
 
 def test_dcr():
-    assert ex.check_dcr(metrics.distance_to_closest_record)
+    assert ex.check_dcr(synthetic.distance_to_closest_record)
     sq = lambda q, r: ((q[:, None] - r[None]) ** 2).sum(-1).min(1)  # noqa: E731
     assert "squared" in ex.check_dcr(sq).message
     axis0 = lambda q, r: np.sqrt(((q[:, None] - r[None]) ** 2).sum(-1)).min(0)  # noqa: E731
@@ -46,9 +46,9 @@ def test_both_short():
 
 
 def test_subgroup_coverage():
-    ok = lambda y, lo, hi, g: tuple(metrics.coverage(y[m], lo[m], hi[m]) for m in (~g, g))  # noqa: E731
+    ok = lambda y, lo, hi, g: tuple(intervals.coverage(y[m], lo[m], hi[m]) for m in (~g, g))  # noqa: E731
     assert ex.check_subgroup_coverage(ok)
-    overall = lambda y, lo, hi, g: (metrics.coverage(y, lo, hi),) * 2  # noqa: E731
+    overall = lambda y, lo, hi, g: (intervals.coverage(y, lo, hi),) * 2  # noqa: E731
     assert "overall coverage" in ex.check_subgroup_coverage(overall).message
     swapped = lambda y, lo, hi, g: ok(y, lo, hi, g)[::-1]  # noqa: E731
     assert "swapped" in ex.check_subgroup_coverage(swapped).message

@@ -1,13 +1,18 @@
 """The shared diagnosis of genai_lib.exercises: verdicts that name the mistake."""
 
 import numpy as np
+import torch
 
 from genai_lib.exercises import (
     Feedback,
+    as_number,
+    as_tensor,
     call_for_number,
+    call_for_tensor,
     check_function,
     compare,
     constant_factor,
+    diagnose,
 )
 
 
@@ -58,3 +63,37 @@ def test_feedback_marks_need_no_emoji_font():
     shown = repr(Feedback(True, "ok")) + repr(Feedback(False, "no"))
     shown += Feedback(False, "no")._repr_markdown_()
     assert all(ord(ch) < 0x2700 or ch in "\u2713\u2717" for ch in shown)
+
+
+def test_as_number_says_none_or_not_a_number():
+    assert as_number("n", "12", "count them.") == 12.0
+    none = as_number("n", None, "count them.")
+    assert isinstance(none, Feedback) and not none
+    assert none.message == "`n` is None: count them."
+    assert as_number("n", [1, 2], "x", "a whole number").message == (
+        "`n` should be a whole number, got list")
+
+
+def test_as_tensor_and_call_for_tensor():
+    t = as_tensor("f", [1, 2])
+    assert isinstance(t, torch.Tensor) and t.dtype == torch.float64
+    assert as_tensor("f", np.ones(2), torch.float32).dtype == torch.float32
+    assert as_tensor("f", None, returns="the output").message == (
+        "`f` returned None: did you forget to `return` the output?")
+    assert as_tensor("f", "abc", kind="a tensor (T, d)").message == (
+        "`f` should return a tensor (T, d), got str")
+    assert torch.equal(call_for_tensor("f", lambda x: 2 * x, (torch.ones(2),), "on x"),
+                       torch.full((2,), 2.0, dtype=torch.float64))
+    failed = call_for_tensor("f", lambda x: 1 / 0, (1,), "on x of shape (1,)")
+    assert failed.message == "`f` raised ZeroDivisionError: division by zero on x of shape (1,)"
+
+
+def test_diagnose_names_the_mistake_and_where():
+    expected = torch.tensor([1.0, 2.0])
+    mistakes = [(2 * expected, "you doubled it")]
+    assert diagnose("f(x)", expected.clone(), expected, mistakes) is None
+    assert diagnose("f(x)", 2 * expected, expected, mistakes).message == "you doubled it"
+    assert diagnose("f(x)", 2 * expected, expected, mistakes, "for x = 1").message == (
+        "for x = 1: you doubled it")
+    other = diagnose("f(x)", expected + 5, expected, mistakes, "for x = 1")
+    assert other.message.startswith("for x = 1: `f(x)` is not right")

@@ -1,14 +1,12 @@
 """genai_lib.exercises.scaling: reference answers pass, typical mistakes fail with the right message."""
 
-import hashlib
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from genai_lib import data
 from genai_lib.exercises.scaling import (check_shard_plan, check_sharded_gradient,
-                                         check_verified_load, shard_plan, write_idx_gz)
+                                         check_verified_load, shard_plan)
 from genai_lib.train import batches
 
 
@@ -62,14 +60,6 @@ def test_sharded_gradient_checker():
     assert check_sharded_gradient(copied)
     broken = lambda x, y, w, world: 1 / 0  # noqa: E731
     assert "ZeroDivisionError" in check_sharded_gradient(broken).message
-
-
-def test_write_idx_gz_round_trips_through_read_idx(tmp_path):
-    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    sha = write_idx_gz(tmp_path / "x.gz", images)
-    assert sha == hashlib.sha256((tmp_path / "x.gz").read_bytes()).hexdigest()
-    assert sha == write_idx_gz(tmp_path / "y.gz", images)  # deterministic bytes
-    np.testing.assert_array_equal(data.read_idx(tmp_path / "x.gz"), images)
 
 
 def test_verified_load_checker():

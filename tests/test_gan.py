@@ -104,7 +104,7 @@ def test_conditional_step_and_sample():
 def test_clear_errors():
     g, d = nets()
     gc, dc = nets(n_classes=3)
-    with pytest.raises(ValueError, match=r"noise z must have shape \(B, 3\)"):
+    with pytest.raises(ValueError, match=r"z must have shape \(B, 3\)"):
         g(torch.randn(4, 5))
     with pytest.raises(ValueError, match=r"x must have shape \(B, 2\)"):
         d(torch.randn(4, 3))
@@ -114,7 +114,7 @@ def test_clear_errors():
         gc(gan.noise(4, 3))
     with pytest.raises(ValueError, match=r"labels must have shape \(4,\)"):
         gc(gan.noise(4, 3), torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match=r"integers in \[0, 2\]"):
+    with pytest.raises(ValueError, match=r"class labels in \[0, 2\]"):
         dc(torch.randn(2, 2), torch.tensor([0, 3]))
     with pytest.raises(ValueError, match="z has 3 rows but n=5"):
         gan.sample(g, 5, z=gan.noise(3, 3))
@@ -140,3 +140,15 @@ def test_clear_errors():
         gan.Snapshots(gan.noise(4, 3), labels=torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="n must be a positive integer"):
         gan.noise(0, 3)
+
+
+def test_the_package_joins_networks_and_training():
+    """`gan` is two modules, the networks (and sampling) and their training; every public name
+    is reachable as gan.<name>, as the chapters use them."""
+    from genai_lib.gan import networks, training
+
+    for name in gan.__all__:
+        assert getattr(gan, name) is getattr(networks, name, None) or getattr(training, name)
+    assert gan.Generator.__module__ == "genai_lib.gan.networks"
+    assert gan.gan_step.__module__ == "genai_lib.gan.training"
+    assert not hasattr(networks, "gan_step")  # the networks know nothing of training

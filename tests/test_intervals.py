@@ -139,3 +139,11 @@ def test_bad_input_raises_clear_errors():
                             [10])
     with pytest.raises(ValueError, match="non-empty vector"):
         iv.conformal_quantile([], 0.8)
+
+
+def test_coverage():
+    assert iv.coverage([1, 2, 3, 4], [0, 0, 0, 5], [1, 1, 5, 6]) == 0.5
+    with np.testing.assert_raises(ValueError):
+        iv.coverage([1, 2], [3, 3], [0, 0])
+    with pytest.raises(ValueError, match="same length"):
+        iv.coverage([1, 2, 3], [0, 0], [4, 4])

@@ -74,13 +74,3 @@ def test_clear_errors():
         metrics.frechet_distance(torch.full((5, 2), float("nan")), torch.zeros(5, 2))
     with pytest.raises(ValueError, match="k must be"):
         metrics.precision_recall(torch.zeros(3, 2), torch.zeros(3, 2), k=5)
-
-
-def test_as_2d():
-    t = metrics.as_2d("x", np.arange(6, dtype=np.float32).reshape(3, 2))
-    assert t.dtype == torch.float64 and t.shape == (3, 2) and t.device.type == "cpu"
-    for bad, pattern in ((torch.zeros(4), r"real must have shape \(N, D\)"),
-                         (torch.zeros(1, 3), r"real needs at least 2 samples, got 1"),
-                         (torch.tensor([[0.0, float("inf")]] * 2), r"real contains NaN or inf")):
-        with pytest.raises(ValueError, match=pattern):
-            metrics.as_2d("real", bad)

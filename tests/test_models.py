@@ -166,3 +166,26 @@ def test_layer_grad_norms_vanish_in_a_deep_sigmoid_net():
     assert r[0] > 1e-3 * r[-1] and r[0] > 1e4 * norms[0]  # skips carry the gradient back
     with pytest.raises(ValueError, match="no Linear"):
         layer_grad_norms(nn.ReLU(), x, y)
+
+
+def test_mlp_builder_layers_and_keys():
+    from genai_lib.models import mlp
+
+    net = mlp([4, 8, 6, 2], activation="tanh", dropout=0.1, out_activation="sigmoid")
+    kinds = [type(m).__name__ for m in net]
+    assert kinds == ["Linear", "Tanh", "Dropout", "Linear", "Tanh", "Dropout", "Linear", "Sigmoid"]
+    assert net(torch.zeros(3, 4)).shape == (3, 2)
+    # the keys the GAN, VAE and judge checkpoints were saved with
+    assert list(mlp([3, 5, 5, 2]).state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias",
+                                                    "4.weight", "4.bias"]
+    torch.manual_seed(0)
+    a = mlp([3, 5, 2], nn.SiLU)
+    torch.manual_seed(0)
+    b = nn.Sequential(nn.Linear(3, 5), nn.SiLU(), nn.Linear(5, 2))
+    assert all(torch.equal(a.state_dict()[k], v) for k, v in b.state_dict().items())
+    with pytest.raises(ValueError, match="sizes must list at least 2 positive integers"):
+        mlp([4])
+    with pytest.raises(ValueError, match="dropout"):
+        mlp([4, 2], dropout=1.0)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        mlp([4, 4, 2], activation="swish")

@@ -137,8 +137,12 @@ def test_installed_alone_imports_every_module(tmp_path):
     venv = home / deps
     python = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    src = tmp_path / "src"  # a copy: building in place would leave build/ in the repository
+    shutil.copytree(ROOT / "genai_lib", src / "genai_lib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", src)
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-          "-w", tmp_path, ROOT], env=env)
+          "-w", tmp_path, src], env=env)
     wheel = next(tmp_path.glob("genai_lib-*.whl"))
     if not python.exists():  # built beside, then renamed: an interrupted build is not reused
         shutil.rmtree(home, ignore_errors=True)

@@ -80,33 +80,33 @@ def test_build(name):
     r = recipes.RECIPES[name]
     model, opts = recipes.build(r)
     if r.family == "gan":
-        assert isinstance(model, gan.GAN) and len(opts) == 2
+        assert isinstance(model, gan.GAN) and sorted(opts) == ["discriminator", "generator"]
         assert model.ema is not None  # every GAN recipe averages its generator
         conv = isinstance(model.generator, convnets.ConvGenerator)
         assert conv == (r.network == "conv")
         assert model.generator.latent_dim == r.latent_dim
         assert model.generator.n_classes == (10 if r.conditional else 0)
-        # opts = [D's, G's]
-        assert {id(p) for p in opts[0].param_groups[0]["params"]} == {id(p) for p in model.discriminator.parameters()}
-        assert {id(p) for p in opts[1].param_groups[0]["params"]} == {id(p) for p in model.generator.parameters()}
+        for name in opts:  # each optimiser updates the network it is named after
+            assert {id(p) for p in opts[name].param_groups[0]["params"]} == {
+                id(p) for p in getattr(model, name).parameters()}
     elif r.family == "autoregressive":
-        assert isinstance(model, autoregressive.Transformer) and len(opts) == 1
+        assert isinstance(model, autoregressive.Transformer) and list(opts) == ["model"]
         assert len(model.blocks) == r.blocks and model.vocab == (2 if r.dataset != "chorales"
                                                                  else 29)
     elif r.family == "diffusion":
-        assert isinstance(model, diffusion.Diffusion) and len(opts) == 1
+        assert isinstance(model, diffusion.Diffusion) and list(opts) == ["denoiser"]
         net = unet.UNet if r.network == "unet" else diffusion.Denoiser
         assert isinstance(model.denoiser, net) and model.ema is not None
         assert model.denoiser.n_classes == (10 if r.conditional else 0)
         assert model.timesteps == r.timesteps
         # the optimiser updates the denoiser only, not the average of its weights
-        assert {id(p) for p in opts[0].param_groups[0]["params"]} == {
+        assert {id(p) for p in opts["denoiser"].param_groups[0]["params"]} == {
             id(p) for p in model.denoiser.parameters()}
     else:
-        assert isinstance(model, vae.VAE) and len(opts) == 1
+        assert isinstance(model, vae.VAE) and list(opts) == ["model"]
         assert model.config.network == r.network and model.config.latent_dim == r.latent_dim
         assert model.config.cond_dim == (10 if r.conditional else 0)
-    for opt in opts:
+    for opt in opts.values():
         assert opt.param_groups[0]["lr"] == r.lr and opt.param_groups[0]["betas"] == r.betas
 
 
@@ -203,7 +203,7 @@ def test_diffusion_recipe_trains_on_the_signal_scale(monkeypatch):
         seen["range"] = (x.min().item(), x.max().item())
         for _ in range(epochs * 2):  # 2 batches per epoch below
             step((x[:100],) if not isinstance(batches, tuple) else (x[:100], batches[1][:100]))
-        seen["lr"] = kw["optimizer"][0].param_groups[0]["lr"]
+        seen["lr"] = step.optimizers["denoiser"].param_groups[0]["lr"]
         return {"loss": [0.0] * epochs}
 
     monkeypatch.setattr(train, "fit", spy)
@@ -212,3 +212,23 @@ def test_diffusion_recipe_trains_on_the_signal_scale(monkeypatch):
     recipes.train_recipe("digits-diffusion-cond", profile="quick", split=split)
     assert seen["range"] == (-1.0, 1.0)
     assert seen["lr"] < recipes.recipe("digits-diffusion-cond").lr / 100
+
+
+@pytest.mark.parametrize("name, names", [("digits-gan", ["discriminator", "generator"]),
+                                         ("digits-vae", ["model"]),
+                                         ("digits-diffusion", ["denoiser"]),
+                                         ("digits-autoregressive", ["model"])])
+def test_each_recipe_step_carries_its_optimisers(name, names, monkeypatch):
+    """fit gets a train.Step that names its optimisers, and no separate optimizer= list."""
+    seen = {}
+
+    def spy(model, batches, step, epochs, **kw):
+        seen["step"], seen["kw"] = step, kw
+        return {}
+
+    monkeypatch.setattr(train, "fit", spy)
+    d = recipes.load_data(recipes.RECIPES[name].dataset)
+    split = data.Split(d.x_train[:64], d.y_train[:64], d.x_test[:10], d.y_test[:10])
+    recipes.train_recipe(name, profile="quick", split=split)
+    assert isinstance(seen["step"], train.Step) and sorted(seen["step"].optimizers) == names
+    assert "optimizer" not in seen["kw"]

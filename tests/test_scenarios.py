@@ -1,9 +1,7 @@
 import numpy as np
 import pytest
-import torch
 
 from genai_lib import scenarios as sc
-from genai_lib.vae import VAE, VAEConfig
 
 
 def test_lag_matrix():
@@ -37,37 +35,6 @@ def test_interval():
     assert np.allclose(lo, 10) and np.allclose(hi, 90)
     with pytest.raises(ValueError, match="level"):
         sc.interval(s, 80)
-
-
-def test_sampling_from_gaussian_vae():
-    torch.manual_seed(0)
-    m = VAE(VAEConfig(data_dim=2, latent_dim=2, hidden=8, cond_dim=3, likelihood="gaussian"))
-    with torch.no_grad():
-        m.log_std.fill_(np.log(2.0))
-    c = torch.randn(4, 3)
-    out = sc.predictive_samples(m, c, 500)
-    assert out.shape == (4, 500, 2)
-    assert out.std(dim=1).mean() > 1.5          # the decoder noise is included
-    assert sc.sample_with_noise(m, 4, c).shape == (4, 2)
-    with pytest.raises(ValueError, match="gaussian"):
-        sc.sample_with_noise(VAE(VAEConfig(data_dim=2, latent_dim=2, hidden=8)), 3)
-    with pytest.raises(ValueError, match=r"c must have shape \(5, C\)"):
-        sc.sample_with_noise(m, 5, c)
-
-
-def test_metrics_tabular_utility_and_privacy():
-    from genai_lib import metrics
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 3)); y = (x[:, 0] > 0).astype(int)
-    assert metrics.tstr(x, y, x, y) > 0.9
-    assert metrics.tstr(x, 1 - y, x, y, score="roc_auc") < 0.1   # labels flipped: fails
-    with np.testing.assert_raises(ValueError):
-        metrics.tstr(x, y, x, y, score="f1")
-    d = metrics.distance_to_closest_record(np.array([[0.0, 0], [3, 4]]), np.array([[0.0, 0], [0, 1]]))
-    assert np.allclose(d, [0, np.sqrt(9 + 9)])
-    assert metrics.coverage([1, 2, 3, 4], [0, 0, 0, 5], [1, 1, 5, 6]) == 0.5
-    with np.testing.assert_raises(ValueError):
-        metrics.coverage([1, 2], [3, 3], [0, 0])
 
 
 def test_pair_cost_by_hand():

@@ -114,3 +114,17 @@ def test_bad_input():
         synthetic.judge(np.zeros((9, 2)), np.ones((9, 2)), np.ones((9, 2)), y_train=[0, 1])
     with pytest.raises(ValueError, match="q must be"):
         synthetic.near_copy_share([1.0], [1.0], q=5)
+
+
+def test_tabular_utility_and_privacy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)); y = (x[:, 0] > 0).astype(int)
+    assert synthetic.tstr(x, y, x, y) > 0.9
+    assert synthetic.tstr(x, 1 - y, x, y, score="roc_auc") < 0.1   # labels flipped: fails
+    with np.testing.assert_raises(ValueError):
+        synthetic.tstr(x, y, x, y, score="f1")
+    d = synthetic.distance_to_closest_record(np.array([[0.0, 0], [3, 4]]),
+                                             np.array([[0.0, 0], [0, 1]]))
+    assert np.allclose(d, [0, np.sqrt(9 + 9)])
+    with pytest.raises(ValueError, match="query and reference must have the same number"):
+        synthetic.distance_to_closest_record(np.zeros((2, 3)), np.zeros((2, 2)))

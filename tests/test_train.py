@@ -1,4 +1,4 @@
-"""Unit tests of genai_lib.train (fit, callbacks, predict, accuracy) and genai_lib.checkpoint."""
+"""Unit tests of genai_lib.train (fit, Step, predict, accuracy) and genai_lib.checkpoint."""
 
 import os
 
@@ -11,7 +11,8 @@ from tqdm import tqdm as std_tqdm
 
 from genai_lib import checkpoint as ckpt
 from genai_lib import train
-from genai_lib.train import EarlyStopping, accuracy, batches, evaluate, fit, predict
+from genai_lib.callbacks import EarlyStopping, evaluate
+from genai_lib.train import Step, accuracy, batches, fit, predict
 
 
 def blobs(n: int = 120, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,69 +74,6 @@ def test_fit_with_a_dataloader():
     history = fit(model, loader, loss_fn=F.cross_entropy, epochs=10, lr=0.02, quiet=True)
     assert len(history["loss"]) == 10 and history["loss"][-1] < history["loss"][0]
     assert accuracy(model, x, y) > 0.9
-
-
-def test_callbacks_run_every_epoch_add_logs_and_stop():
-    calls = []
-
-    def log(epoch, logs, model):
-        calls.append(epoch)
-        logs["double"] = 2 * logs["loss"]
-
-    def stop_at_2(epoch, logs, model):
-        return epoch == 2
-
-    after = []
-    h = fit(nn.Linear(1, 1), torch.ones(8, 1), recorder(None, []), epochs=10, batch_size=4,
-            callbacks=[stop_at_2, log, lambda e, logs, m: after.append(e)], quiet=True)
-    assert calls == [0, 1, 2] and after == [0, 1, 2]  # a later callback still runs on the stop epoch
-    assert h["double"] == [pytest.approx(2.0)] * 3
-
-
-def test_evaluate_runs_in_eval_mode_without_grad():
-    seen = []
-
-    def metrics(model):
-        seen.append((model.training, torch.is_grad_enabled()))
-        return {"val": 1.0}
-
-    model = nn.Sequential(nn.Linear(2, 3), nn.Dropout(0.5))
-    h = fit(model, blobs(), loss_fn=F.cross_entropy, epochs=2, callbacks=[evaluate(metrics)],
-            quiet=True)
-    assert seen == [(False, False)] * 2 and h["val"] == [1.0, 1.0]
-
-
-def test_early_stopping_stops_and_restores_best_weights():
-    val = iter([3.0, 1.0, 2.0, 2.5, 0.5, 0.1])
-    snapshots = []
-    stopper = EarlyStopping("val_loss", patience=2)
-    model = nn.Linear(2, 3)
-    h = fit(model, blobs(), loss_fn=F.cross_entropy, epochs=6, lr=0.05, quiet=True,
-            callbacks=[evaluate(lambda m: {"val_loss": next(val)}), stopper,
-                       lambda e, logs, m: snapshots.append(m.weight.detach().clone())])
-    assert h["val_loss"] == [3.0, 1.0, 2.0, 2.5]  # no improvement for 2 epochs after epoch 1
-    assert stopper.best_epoch == 1
-    assert torch.equal(model.weight, snapshots[1])  # the best weights are back
-    assert not torch.equal(snapshots[1], snapshots[3])
-    with pytest.raises(KeyError, match="val_loss"):
-        EarlyStopping()(0, {"loss": 1.0}, model)
-    with pytest.raises(ValueError, match="mode"):
-        EarlyStopping(mode="up")
-    with pytest.raises(ValueError, match="patience"):
-        EarlyStopping(patience=0)
-
-
-def test_early_stopping_max_mode_without_restore():
-    stopper = EarlyStopping("acc", patience=1, mode="max", restore_best=False)
-    model = nn.Linear(1, 1)
-    assert not stopper(0, {"acc": 0.5}, model)
-    assert stopper(1, {"acc": 0.4}, model)
-    before = model.weight.detach().clone()
-    with torch.no_grad():
-        model.weight.add_(1.0)
-    stopper.finish(model)
-    assert torch.equal(model.weight, before + 1.0)  # restore_best=False leaves them alone
-    assert torch.equal(stopper.restore(model).weight, before)
 
 
 def test_checkpoint_is_written_atomically_and_loads_weights_only(tmp_path, monkeypatch):
@@ -200,14 +138,136 @@ def test_resume_gives_exactly_the_uninterrupted_weights(tmp_path):
     assert not torch.equal(fresh[0].weight, full[0].weight)
 
 
-def test_resume_rejects_wrong_number_of_optimizers(tmp_path):
+class TwoNets(nn.Module):
+    """Two parts trained by two optimisers, as a GAN's generator and discriminator."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(2, 3), nn.Sequential(nn.Dropout(0.3), nn.Linear(2, 3))
+
+
+def two_part_step(model: TwoNets, opts: dict, order=("a", "b")) -> Step:
+    """A Step updating model.a with opts['a'] and model.b with opts['b'] (dict in `order`)."""
+
+    def step(batch):
+        x, y = batch
+        logs = {}
+        for name in ("a", "b"):
+            loss = F.cross_entropy(getattr(model, name)(x), y)
+            opts[name].zero_grad()
+            loss.backward()
+            opts[name].step()
+            logs[f"loss_{name}"] = loss.detach()
+        return logs
+
+    return Step(step, {name: opts[name] for name in order})
+
+
+def _run_two(epochs: int, path=None, resume: bool = False, order=("a", "b")) -> TwoNets:
+    torch.manual_seed(2)
+    model = TwoNets()
+    opts = {"a": torch.optim.Adam(model.a.parameters(), lr=0.01),
+            "b": torch.optim.SGD(model.b.parameters(), lr=0.1, momentum=0.9)}
+    fit(model, blobs(), two_part_step(model, opts, order), epochs=epochs, batch_size=16,
+        checkpoint=path, resume=resume, quiet=True, device="cpu")
+    return model
+
+
+def test_a_steps_optimisers_are_checkpointed_by_name(tmp_path):
+    path = tmp_path / "two.pt"
+    model = _run_two(2, path)
+    state = ckpt.load(path)
+    assert sorted(state["optimizers"]) == ["a", "b"]
+    assert state["optimizers"]["b"]["param_groups"][0]["momentum"] == 0.9  # SGD's, not Adam's
+    assert "exp_avg" in state["optimizers"]["a"]["state"][0]  # Adam's moments
+    assert torch.equal(state["model"]["a.weight"], model.a.weight.detach())
+
+
+def test_resume_pairs_optimisers_by_name_not_position(tmp_path):
+    full = _run_two(4)
+    path = tmp_path / "two.pt"
+    _run_two(2, path, order=("a", "b"))
+    resumed = _run_two(4, path, resume=True, order=("b", "a"))  # the dict in the other order
+    for p, q in zip(full.parameters(), resumed.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_resume_with_other_optimiser_names_says_which(tmp_path):
     path = tmp_path / "c.pt"
-    _run(1, path)
+    _run(1, path)  # the default step: one optimiser, "model"
     model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 3))
-    opts = [torch.optim.SGD(model.parameters(), lr=0.1)] * 2
-    with pytest.raises(ValueError, match="optimiser states"):
-        fit(model, blobs(), lambda b: {"loss": torch.tensor(0.0)}, optimizer=opts, epochs=2,
-            checkpoint=path, resume=True, quiet=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    step = Step(lambda b: {"loss": torch.tensor(0.0)}, {"generator": opt, "discriminator": opt})
+    before = model[0].weight.detach().clone()
+    with pytest.raises(ValueError, match=r"optimiser states \['model'\].*"
+                       r"not in the checkpoint: \['discriminator', 'generator'\]; "
+                       r"not in the step: \['model'\].*resume=False"):
+        fit(model, blobs(), step, epochs=2, checkpoint=path, resume=True, quiet=True)
+    assert torch.equal(model[0].weight, before)  # refused before loading anything
+
+
+def test_plain_step_with_a_checkpoint_needs_its_optimiser(tmp_path):
+    model = nn.Linear(2, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(batch):
+        loss = F.cross_entropy(model(batch[0]), batch[1])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach()}
+
+    with pytest.raises(ValueError, match=r"pass it as optimizer=opt, or wrap .* train\.Step"):
+        fit(model, blobs(), step, checkpoint=tmp_path / "p.pt", quiet=True)
+    fit(model, blobs(), step, optimizer=opt, checkpoint=tmp_path / "p.pt", quiet=True)
+    assert list(ckpt.load(tmp_path / "p.pt")["optimizers"]) == ["model"]
+    with pytest.raises(TypeError, match=r"takes one optimiser; for several, wrap .*train\.Step"):
+        fit(model, blobs(), step, optimizer=[opt, opt], quiet=True)
+
+
+def test_a_step_and_a_different_optimizer_argument_are_refused():
+    model = TwoNets()
+    opts = {name: torch.optim.Adam(getattr(model, name).parameters()) for name in ("a", "b")}
+    step = two_part_step(model, opts)
+    other = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"carries its optimisers \('a': Adam, 'b': Adam\), "
+                       r"but optimizer= gives others \(SGD\); leave out optimizer="):
+        fit(model, blobs(), step, optimizer=other, quiet=True)
+    # the same optimisers again, in any order, are fine (the step's are used)
+    fit(model, blobs(), step, optimizer=[opts["b"], opts["a"]], quiet=True)
+
+
+def test_step_wraps_a_function_and_checks_its_optimisers():
+    opt = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1)
+    step = Step(lambda b: {"loss": b[0].sum()}, {"model": opt})
+    assert step((torch.ones(2),))["loss"] == 2.0 and step.optimizers == {"model": opt}
+    assert "optimizers='model': SGD" in repr(step)
+    with pytest.raises(TypeError, match="step function"):
+        Step("not a function", {"model": opt})
+    with pytest.raises(TypeError, match=r"dict \{name: optimiser\}"):
+        Step(lambda b: {}, [opt])
+    with pytest.raises(TypeError, match="names .* to torch optimisers"):
+        Step(lambda b: {}, {"model": "adam"})
+
+
+def test_library_steps_carry_their_optimisers():
+    from genai_lib import autoregressive, diffusion, gan, vae
+
+    g, d = gan.Generator(2, 2, 8), gan.Discriminator(2, 8)
+    og, od = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
+    assert gan.gan_step(g, d, og, od, 2).optimizers == {"generator": og, "discriminator": od}
+    assert gan.discriminator_step(g, d, od, 2).optimizers == {"discriminator": od}
+    assert gan.generator_step(g, d, og, 2).optimizers == {"generator": og}
+    model = vae.VAE(vae.VAEConfig(data_dim=4, latent_dim=2, hidden=8))
+    opt = torch.optim.Adam(model.parameters())
+    assert vae.vae_step(model, opt).optimizers == {"model": opt}
+    net = nn.Linear(2, 2)
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+    assert train.supervised_step(net, sgd, F.mse_loss).optimizers == {"model": sgd}
+    assert autoregressive.sequence_step(net, sgd).optimizers == {"model": sgd}
+    ddpm = diffusion.Diffusion(diffusion.Denoiser(2, 8, 1), 10)
+    adam = torch.optim.Adam(ddpm.denoiser.parameters())
+    assert diffusion.diffusion_step(ddpm, adam).optimizers == {"denoiser": adam}
 
 
 @pytest.mark.parametrize("bad_step,epoch", [(3, 1), (35, 1), (40, 1), (50, 2)])

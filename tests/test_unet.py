@@ -52,7 +52,7 @@ def test_channels_not_a_multiple_of_8(channels):
 
 
 @pytest.mark.parametrize("x, phrase", [
-    (torch.randn(2, 783), r"x must have shape \(B, 784\) \(flat 28x28 images\), got \(2, 783\)"),
+    (torch.randn(2, 783), r"x must have shape \(B, 784\), got \(2, 783\)"),
     (torch.randn(2, 1, 28, 28), r"x must have shape \(B, 784\).*got \(2, 1, 28, 28\)"),
     (torch.randn(784), r"x must have shape \(B, 784\)"),
 ], ids=["width", "image", "1-D"])

@@ -75,7 +75,7 @@ def test_iwae_is_at_least_the_elbo_and_tightens():
         b50 = torch.stack([iwae_bound(m, x, 50) for _ in range(10)]).mean()
     assert abs(float(e - b1)) < 0.05 * abs(float(e))   # k=1 is the ELBO
     assert b50 > e
-    with pytest.raises(ValueError, match="k must be"):
+    with pytest.raises(ValueError, match=r"k \(number of importance samples\) must be"):
         iwae_bound(m, x, 0)
 
 
@@ -128,3 +128,25 @@ def test_clear_errors_on_bad_input():
         gaussian_kl(torch.zeros(3), torch.zeros(3))
     with pytest.raises(ValueError, match="n must be"):
         sample(m, 0)
+
+
+def test_sampling_from_gaussian_vae():
+    import numpy as np
+
+    from genai_lib import vae
+
+    torch.manual_seed(0)
+    m = VAE(VAEConfig(data_dim=2, latent_dim=2, hidden=8, cond_dim=3, likelihood="gaussian"))
+    with torch.no_grad():
+        m.log_std.fill_(np.log(2.0))
+    c = torch.randn(4, 3)
+    out = vae.predictive_samples(m, c, 500)
+    assert out.shape == (4, 500, 2)
+    assert out.std(dim=1).mean() > 1.5          # the decoder noise is included
+    assert vae.sample_with_noise(m, 4, c).shape == (4, 2)
+    with pytest.raises(ValueError, match="gaussian"):
+        vae.sample_with_noise(VAE(VAEConfig(data_dim=2, latent_dim=2, hidden=8)), 3)
+    with pytest.raises(ValueError, match=r"c must have shape \(5, C\)"):
+        vae.sample_with_noise(m, 5, c)
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        vae.predictive_samples(m, c, 0)

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch loads only when a checker needs it
+    import torch
 
 
 # Marks from the basic text fonts (DejaVu, Liberation, system UI fonts), not emoji: they
@@ -127,6 +131,43 @@ def call_for_number(fn: Callable, args: tuple, call: str, returns: str) -> float
         return wrong(f"{call} raised {type(err).__name__}: {err}")
 
 
+def as_number(name: str, answer, todo: str, kind: str = "a number") -> float | Feedback:
+    """A learner's `answer` as a float, or a failing Feedback: it is None (the message says what
+    to do, `todo`) or not a number (it should be `kind`, e.g. 'a whole number')."""
+    if answer is None:
+        return wrong(f"`{name}` is None: {todo}")
+    try:
+        return float(answer)
+    except (TypeError, ValueError):
+        return wrong(f"`{name}` should be {kind}, got {type(answer).__name__}")
+
+
+def as_tensor(name: str, got, dtype: torch.dtype | None = None, returns: str = "the result",
+              kind: str = "a tensor of numbers") -> torch.Tensor | Feedback:
+    """What a learner's function `name` returned as a CPU tensor of `dtype` (float64 if None),
+    or a failing Feedback: it returned None (forgot to `return` `returns`?) or not `kind`."""
+    import torch
+
+    if got is None:
+        return wrong(f"`{name}` returned None: did you forget to `return` {returns}?")
+    try:
+        return torch.as_tensor(got.detach() if isinstance(got, torch.Tensor) else got,
+                               dtype=torch.float64 if dtype is None else dtype).cpu()
+    except (TypeError, ValueError, RuntimeError):
+        return wrong(f"`{name}` should return {kind}, got {type(got).__name__}")
+
+
+def call_for_tensor(name: str, fn: Callable, args: tuple, on: str,
+                    dtype: torch.dtype | None = None) -> torch.Tensor | Feedback:
+    """Call a learner's fn(*args) expecting a tensor: `as_tensor` of the result, or a failing
+    Feedback that says it raised, on which input (`on`, e.g. 'on betas of shape (3,)')."""
+    try:
+        got = fn(*args)
+    except Exception as err:  # the learner's code failed: say how, on which input
+        return wrong(f"`{name}` raised {type(err).__name__}: {err} {on}")
+    return as_tensor(name, got, dtype)
+
+
 def _short(args: tuple) -> str:
     """A short text form of test inputs, for messages."""
     text = ", ".join(np.array2string(np.asarray(a), precision=3, threshold=6) for a in args)
@@ -152,13 +193,15 @@ def same(a, b, rtol: float = RTOL, atol: float = ATOL) -> bool:
     return a.shape == b.shape and torch.allclose(a, b, rtol=rtol, atol=atol)
 
 
-def diagnose(call: str, got, expected, mistakes) -> Feedback | None:
+def diagnose(call: str, got, expected, mistakes, where: str = "") -> Feedback | None:
     """A failing Feedback naming the first typical mistake (candidate, message) that `got`
     matches (only candidates that differ from the right answer count), else compare's
-    diagnosis; None if right."""
+    diagnosis; None if right. A `where` (e.g. 'for x of shape (5, 3)') starts the message."""
     for candidate, message in mistakes:
         distinct = not same(candidate, expected, rtol=1e-3, atol=1e-5)
         if distinct and same(got, candidate):
-            return wrong(message)
+            return wrong(f"{where}: {message}" if where else message)
     verdict = compare(call, got, expected, rtol=RTOL, atol=ATOL)
-    return None if verdict.ok else verdict
+    if verdict.ok:
+        return None
+    return wrong(f"{where}: {verdict.message}") if where else verdict

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from genai_lib import art, music
+from genai_lib import art, melody_stats, music, sound
 from genai_lib.exercises import Feedback, call_for_number, check_function, compare, right, wrong
 
 
@@ -77,7 +77,7 @@ def check_midi_to_hz(fn: Callable) -> Feedback:
             return wrong(f"midi_to_hz(69) = {a4:.6g}: off by {np.log2(ratio):+.0f} octave(s); "
                          f"A4 is MIDI 69 and sounds at 440 Hz")
         return wrong(f"midi_to_hz(69) should be 440 Hz (A4), your answer = {a4:.6g}")
-    return check_function("midi_to_hz", fn, lambda p: float(music.midi_to_hz(p)),
+    return check_function("midi_to_hz", fn, lambda p: float(sound.midi_to_hz(p)),
                           [60, 81, 57.0, 100], rtol=1e-6)
 
 
@@ -95,7 +95,7 @@ def check_in_key_share(fn: Callable) -> Feedback:
                      "(melody != REST) before counting")
     if np.isclose(got, 0.0):
         return wrong("use the pitch class p % 12 to test membership in C major, not the pitch")
-    return check_function("in_key_share", fn, music.in_key_share,
+    return check_function("in_key_share", fn, melody_stats.in_key_share,
                           [with_rests, np.array([72, 74, 76, 77]), np.array([61, 63, 66, 68]),
                            np.array([57, 59, 60, 62, 64, 65, 68, 69])])
 
@@ -213,13 +213,13 @@ def _temperature(key) -> float | None:
 
 
 def check_temperature_sweep(rows, logits=None, real=None, length: int = 16) -> Feedback:
-    """{"T = t": music.compare(real, music.from_scores(logits, length, temperature=t))} for >= 3
-    temperatures in increasing order, starting at 0. The checker decodes `logits` at each t
+    """{"T = t": melody_stats.compare(real, music.from_scores(logits, length, temperature=t))}
+    for >= 3 temperatures in increasing order, starting at 0. The checker decodes `logits` at each t
     itself and compares: the rows must be measurements, not typed numbers; and sampling hotter
     must give more notes per window and a larger interval distance."""
     if rows is None:
-        return wrong("`rows` is None: make a dict {f\"T = {T}\": music.compare(test_windows, "
-                     "music.from_scores(logits, LENGTH, temperature=T))}")
+        return wrong("`rows` is None: make a dict {f\"T = {T}\": melody_stats.compare("
+                     "test_windows, music.from_scores(logits, LENGTH, temperature=T))}")
     if not isinstance(rows, dict) or len(rows) < 3:
         size = len(rows) if hasattr(rows, "__len__") else "?"
         return wrong(f"`rows` should be a dict with one entry per temperature (at least 3), "
@@ -227,8 +227,8 @@ def check_temperature_sweep(rows, logits=None, real=None, length: int = 16) -> F
     stats = list(rows.values())
     for key in SWEEP_KEYS:
         if not all(isinstance(r, dict) and key in r for r in stats):
-            return wrong(f"every entry should be the dict returned by `music.compare`, with a "
-                         f"{key!r} value")
+            return wrong(f"every entry should be the dict returned by `melody_stats.compare`, "
+                         f"with a {key!r} value")
     temps = [_temperature(k) for k in rows]
     if any(t is None for t in temps):
         return wrong(f"name each row f\"T = {{T}}\" (e.g. \"T = 0.3\"), so that the checker "
@@ -240,13 +240,13 @@ def check_temperature_sweep(rows, logits=None, real=None, length: int = 16) -> F
         return wrong("pass the decoder's scores and the real windows too, so that the checker "
                      "can measure: check_temperature_sweep(rows, logits, test_windows)")
     for key, t, got in zip(rows, temps, stats):
-        expected = music.compare(real, music.from_scores(logits, length, temperature=t))
+        expected = melody_stats.compare(real, music.from_scores(logits, length, temperature=t))
         for name in SWEEP_KEYS:
             g = float(got[name])
             if not abs(g - expected[name]) <= SWEEP_TOL[name]:
                 return wrong(f"row {key!r}: {name!r} = {g:.3f}, but `logits` decoded at "
                              f"T = {t:g} and compared with the real windows measure "
-                             f"{expected[name]:.3f}: fill each row with music.compare("
+                             f"{expected[name]:.3f}: fill each row with melody_stats.compare("
                              f"test_windows, music.from_scores(logits, LENGTH, temperature=T))")
     notes = [float(r["notes / window"]) for r in stats]
     tv = [float(r["interval TV"]) for r in stats]

@@ -358,7 +358,7 @@ def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float =
 def check_memorising_generator(synthetic, x_train, x_holdout, noticed_by: str | None = None) -> Feedback:
     """Near-copies of the training rows: synthetic (N, D) like x_train (N, D); most rows must be
     closer to a training row than 95 % of held-out rows (N_h, D) are. `noticed_by`: "privacy"."""
-    from genai_lib import metrics
+    from genai_lib.synthetic import distance_to_closest_record
 
     if synthetic is None:
         return wrong("`memorised` is None: add 0.01 * torch.randn_like(x_train) to x_train")
@@ -368,8 +368,8 @@ def check_memorising_generator(synthetic, x_train, x_holdout, noticed_by: str | 
         return wrong(f"`memorised` has shape {s.shape}, expected {xt.shape} (one row per training record)")
     if np.allclose(s, xt, atol=0):
         return wrong("these are the training records themselves: add the tiny noise the exercise asks for")
-    threshold = np.quantile(metrics.distance_to_closest_record(x_holdout, xt), 0.05)
-    share = float(np.mean(metrics.distance_to_closest_record(s, xt) < threshold))
+    threshold = np.quantile(distance_to_closest_record(x_holdout, xt), 0.05)
+    share = float(np.mean(distance_to_closest_record(s, xt) < threshold))
     if share < 0.9:
         return wrong(f"only {share:.0%} of the rows are near-copies: the noise is too large (use "
                      f"0.01 * randn) or the rows do not come from x_train")

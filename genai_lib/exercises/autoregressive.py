@@ -17,14 +17,8 @@ import torch
 from torch import Tensor
 
 from genai_lib.autoregressive import NGram
-from genai_lib.exercises import ATOL, RTOL, Feedback, diagnose, missing_function, right, wrong
-
-
-
-
-
-
-
+from genai_lib.exercises import (ATOL, RTOL, Feedback, as_tensor, diagnose, missing_function,
+                                 right, wrong)
 
 
 # --- 1. the causal mask ---------------------------------------------------------------------
@@ -153,14 +147,9 @@ def check_attention_head(fn: Callable | None) -> Feedback:
                 hint = (f" x is (T, d_in) and each weight is (d_in, d): q = x @ w_q is (T, d), "
                         f"the scores q @ k.T are (T, T), and weights @ v is (T, d)")
             return wrong(f"`attention_head` raised {type(err).__name__}: {err} ({where}).{hint}")
-        if got is None:
-            return wrong("`attention_head` returned None: did you forget to `return` the output?")
-        try:
-            got = torch.as_tensor(got.detach() if isinstance(got, Tensor) else got,
-                                  dtype=torch.float64).cpu()
-        except (TypeError, ValueError, RuntimeError):
-            return wrong(f"`attention_head` should return a tensor (T, d), got "
-                         f"{type(got).__name__}")
+        got = as_tensor("attention_head", got, returns="the output", kind="a tensor (T, d)")
+        if isinstance(got, Feedback):
+            return got
         if got.isnan().any():
             return wrong(f"{where}: the output contains NaN. A row of scores is entirely -inf "
                          f"(every position masked), so the softmax divides 0 by 0: keep j <= i, "
@@ -208,9 +197,9 @@ def check_attention_head(fn: Callable | None) -> Feedback:
              "(j >= i, the upper triangle) instead of the past: use the lower triangle, "
              "torch.ones(T, T, dtype=torch.bool).tril(), and fill -inf where it is False"),
         ]
-        verdict = diagnose("attention_head(x, w_q, w_k, w_v)", got, expected, mistakes)
+        verdict = diagnose("attention_head(x, w_q, w_k, w_v)", got, expected, mistakes, where)
         if verdict is not None:
-            return wrong(f"{where}: {verdict.message}")
+            return verdict
     return right("`attention_head` gives softmax(q k^T / sqrt(d), future masked) v on every "
                  "test input.")
 
@@ -233,7 +222,7 @@ def count_nll_reference(train: Tensor, test: Tensor, vocab: int, k: float) -> fl
     return -NGram(vocab, 2, k).fit(train).log_probs(test).mean().item()
 
 
-def _withmissing_function(x: np.ndarray, vocab: int) -> tuple[np.ndarray, np.ndarray]:
+def _with_start(x: np.ndarray, vocab: int) -> tuple[np.ndarray, np.ndarray]:
     """(context, token) of every position: the previous token, the start token `vocab` first."""
     prev = np.concatenate([np.full((len(x), 1), vocab), x[:, :-1]], axis=1)
     return prev, x
@@ -243,15 +232,15 @@ def _nll_mistakes(train: Tensor, test: Tensor, vocab: int, k: float) -> list[tup
     """The value each typical mistake gives on these inputs, with the message that names it."""
     tr, te = train.numpy(), test.numpy()
     counts = np.zeros((vocab + 1, vocab))
-    np.add.at(counts, _withmissing_function(tr, vocab), 1)
+    np.add.at(counts, _with_start(tr, vocab), 1)
     totals = counts.sum(1, keepdims=True)
-    prev, tok = _withmissing_function(te, vocab)
+    prev, tok = _with_start(te, vocab)
     with np.errstate(divide="ignore", invalid="ignore"):
         lp = np.log((counts + k) / (totals + k * vocab))[prev, tok]             # (M, T)
         unsmoothed = -np.log(counts / totals)[prev, tok].mean()
         no_kv = -np.log((counts + k) / totals)[prev, tok].mean()
         plus_k = -np.log((counts + k) / (totals + k))[prev, tok].mean()
-    tr_prev, tr_tok = _withmissing_function(tr, vocab)
+    tr_prev, tr_tok = _with_start(tr, vocab)
     uni = (np.bincount(tr.ravel(), minlength=vocab) + k) / (tr.size + k * vocab)
     ref = -lp.mean()
     first_uni = lp.copy()

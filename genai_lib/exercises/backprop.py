@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from genai_lib.exercises import Feedback, compare, right, wrong
+from genai_lib.exercises import Feedback, as_number, compare, right, wrong
 from genai_lib.scratch.backprop import (loss_and_grads, numerical_param_gradients,
                                         relative_error, softmax_cross_entropy)
 from genai_lib.scratch.layers import init_mlp
@@ -248,12 +248,10 @@ def check_max_learning_rate(answer) -> Feedback:
 
     The exact answer is 2 / lambda_max; an estimate from experiments lands a little below
     it (at most 2% is accepted), a value above it diverges and is wrong."""
-    if answer is None:
-        return wrong("`lr_max` is None: find the learning rate above which gradient descent diverges.")
-    try:
-        lr = float(answer)
-    except (TypeError, ValueError):
-        return wrong(f"`lr_max` should be a number, got {answer!r}")
+    lr = as_number("lr_max", answer, "find the learning rate above which gradient descent "
+                   "diverges.")
+    if isinstance(lr, Feedback):
+        return lr
     if not np.isfinite(lr):
         return wrong(f"`lr_max` = {lr}: give a finite learning rate.")
     if lr <= 0:

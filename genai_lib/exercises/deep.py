@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from genai_lib.exercises import Feedback, right, wrong
+from genai_lib.exercises import Feedback, as_number, right, wrong
 from genai_lib.models import count_parameters
 
 COUNT_SIZES = [64, 128, 64, 10]  # the MLP whose parameters exercise 1 counts
@@ -23,14 +23,12 @@ def expected_parameter_count(sizes: list[int] = COUNT_SIZES) -> int:
 
 def check_parameter_count(answer, sizes: list[int] = COUNT_SIZES) -> Feedback:
     """Is `answer` the number of parameters of MLP(sizes)? Diagnoses the usual slips."""
-    if answer is None:
-        return wrong("`answer` is None: write the number of parameters as an integer.")
     if isinstance(answer, bool):
         return wrong(f"`answer` should be an integer, got the bool {answer}")
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return wrong(f"`answer` should be an integer, got {type(answer).__name__}")
+    value = as_number("answer", answer, "write the number of parameters as an integer.",
+                      "an integer")
+    if isinstance(value, Feedback):
+        return value
     if not math.isfinite(value) or value != round(value):
         return wrong(f"`answer` = {value:g} is not a whole number: a parameter count is an "
                      f"integer (sum of n_in * n_out + n_out over the layers).")

@@ -13,25 +13,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from genai_lib.exercises import Feedback, diagnose, missing_function, right, same, wrong
-
-
-
-
-
-def _result(name: str, got) -> Tensor | Feedback:
-    """The learner's result as a float64 tensor, or a failing Feedback (None, not numeric)."""
-    if got is None:
-        return wrong(f"`{name}` returned None: did you forget to `return` the result?")
-    try:
-        return torch.as_tensor(got.detach() if isinstance(got, Tensor) else got,
-                               dtype=torch.float64).cpu()
-    except (TypeError, ValueError, RuntimeError):
-        return wrong(f"`{name}` should return a tensor of numbers, got {type(got).__name__}")
-
-
-
-
+from genai_lib.exercises import (Feedback, as_tensor, call_for_tensor, diagnose,
+                                 missing_function, right, same, wrong)
 
 
 # --- 1. alpha_bar from betas ----------------------------------------------------------------
@@ -50,12 +33,7 @@ def check_alpha_bar(fn: Callable | None) -> Feedback:
     if start is not None:
         return start
     for b in _alpha_bar_inputs():
-        try:
-            got = fn(b.clone())
-        except Exception as err:  # the learner's code failed: say how, on which input
-            return wrong(f"`alpha_bar` raised {type(err).__name__}: {err} "
-                         f"on betas of shape {tuple(b.shape)}")
-        t = _result("alpha_bar", got)
+        t = call_for_tensor("alpha_bar", fn, (b.clone(),), f"on betas of shape {tuple(b.shape)}")
         if isinstance(t, Feedback):
             return t
         b = b.double()
@@ -133,14 +111,14 @@ def check_q_sample(fn: Callable | None) -> Feedback:
                 return wrong(f"`q_sample` raised RuntimeError: {err} (for {shapes})")
             except Exception as err:  # the learner's code failed: say how, on which input
                 return wrong(f"`q_sample` raised {type(err).__name__}: {err} (for {shapes})")
-        t = _result("q_sample", got)
+        t = as_tensor("q_sample", got)
         if isinstance(t, Feedback):
             return t
         x0, ab, noise = x0.double(), ab.double(), noise.double()
         a = ab[:, None]
         expected = a.sqrt() * x0 + (1 - a).sqrt() * noise
         if again is not None:
-            t2 = _result("q_sample", again)
+            t2 = as_tensor("q_sample", again)
             if not isinstance(t2, Feedback) and t.shape == t2.shape and not same(t, t2):
                 return wrong("the result changes from call to call with the same inputs: use the "
                              "`noise` passed in rather than drawing new noise (torch.randn_like)")
@@ -168,9 +146,10 @@ def check_q_sample(fn: Callable | None) -> Feedback:
             (x0 + (1 - a).sqrt() * noise, "x0 is not scaled: multiply it by sqrt(alpha_bar_t), "
              "so the signal fades as noise is added"),
         ]
-        verdict = diagnose("q_sample(x0, alpha_bar_t, noise)", t, expected, mistakes)
+        verdict = diagnose("q_sample(x0, alpha_bar_t, noise)", t, expected, mistakes,
+                           f"for {shapes}")
         if verdict is not None:
-            return wrong(f"for {shapes}: {verdict.message}")
+            return verdict
     return right("`q_sample` gives x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) noise, "
                  "one coefficient per example.")
 
@@ -207,7 +186,7 @@ def check_reverse_mean(fn: Callable | None) -> Feedback:
                 hint = (" beta_t and alpha_bar_t are Python floats: take their square roots "
                         "with math.sqrt(...) or ** 0.5, not torch.sqrt")
             return wrong(f"`reverse_mean` raised {type(err).__name__}: {err} ({where}).{hint}")
-        t = _result("reverse_mean", got)
+        t = as_tensor("reverse_mean", got)
         if isinstance(t, Feedback):
             return t
         x, eps = x.double(), eps.double()
@@ -241,8 +220,9 @@ def check_reverse_mean(fn: Callable | None) -> Feedback:
             ((x - coef * eps) / math.sqrt(beta), "you divided by sqrt(beta_t): divide by "
              "sqrt(alpha_t) = sqrt(1 - beta_t)"),
         ]
-        verdict = diagnose("reverse_mean(x_t, eps, beta_t, alpha_bar_t)", t, expected, mistakes)
+        verdict = diagnose("reverse_mean(x_t, eps, beta_t, alpha_bar_t)", t, expected, mistakes,
+                           where)
         if verdict is not None:
-            return wrong(f"{where}: {verdict.message}")
+            return verdict
     return right("`reverse_mean` gives (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t) "
                  "at every test step.")

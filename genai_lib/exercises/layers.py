@@ -10,8 +10,8 @@ from itertools import combinations
 
 import numpy as np
 
-from genai_lib.exercises import (Feedback, check_function, compare, missing_function, right,
-                                 wrong)
+from genai_lib.exercises import (Feedback, as_number, check_function, compare, missing_function,
+                                 right, wrong)
 from genai_lib.scratch.layers import mlp_forward, softmax
 from genai_lib.scratch.neuron import relu
 
@@ -31,12 +31,10 @@ def check_param_count(n: int | None) -> Feedback:
     biases for the input layer, one bias per layer, neurons instead of connections, a layer
     left out, n_in + n_out instead of n_in x n_out) and the message names the one it is;
     it never gives the right total away."""
-    if n is None:
-        return wrong("`n_params` is None: add up the weights and biases of every layer.")
-    try:
-        n_float = float(n)
-    except (TypeError, ValueError):
-        return wrong(f"`n_params` should be a whole number, got {type(n).__name__}")
+    n_float = as_number("n_params", n, "add up the weights and biases of every layer.",
+                        "a whole number")
+    if isinstance(n_float, Feedback):
+        return n_float
     if n_float != round(n_float):
         return wrong(f"`n_params` = {n_float:g} is not a whole number: a network has a whole "
                      f"number of weights and biases.")

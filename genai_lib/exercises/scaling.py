@@ -3,8 +3,6 @@ gradients of equal shards, and loading a dataset file only when its checksum mat
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import math
 import tempfile
 from collections.abc import Callable
@@ -14,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genai_lib import data
 from genai_lib.exercises import Feedback, compare, right, wrong
 
 PLAN_KEYS = ("per_rank_batch", "steps_per_epoch", "rows_dropped")
@@ -178,19 +177,8 @@ def check_sharded_gradient(fn: Callable | None) -> Feedback:
                  "averaging equal shards loses nothing.")
 
 
-def write_idx_gz(path: str | Path, array: np.ndarray) -> str:
-    """Write a uint8 array (N, ...) as a gzipped IDX file (MNIST's format); returns its SHA-256."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(s).to_bytes(4, "big") for s in array.shape)
-    # no name, mtime=0: the same array always gives the same bytes, hence the same checksum
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
-        f.write(header + array.tobytes())
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def check_verified_load(fn: Callable | None) -> Feedback:
-    """Check fn(path, sha) -> array: reads an intact IDX file, raises ValueError on a bad checksum."""
+    """Check fn(path, sha) -> array: reads an intact IDX file, ValueError on a bad checksum."""
     if fn is None:
         return wrong("`load_verified` is None: define a function load_verified(path, sha).")
     if not callable(fn):
@@ -198,7 +186,7 @@ def check_verified_load(fn: Callable | None) -> Feedback:
     labels = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         good = Path(tmp) / "labels-idx1-ubyte.gz"
-        sha = write_idx_gz(good, labels)
+        sha = data.write_idx(good, labels)
         try:
             got = fn(good, sha)
         except Exception as err:

@@ -13,18 +13,8 @@ import math
 import torch
 from torch import Tensor
 
-from genai_lib.exercises import Feedback, diagnose, missing_function, right, wrong
-
-
-def _as_tensor(name: str, got, dtype: torch.dtype) -> Tensor | Feedback:
-    """The learner's result as a tensor, or a failing Feedback (None, not numeric)."""
-    if got is None:
-        return wrong(f"`{name}` returned None: did you forget to `return` the result?")
-    try:
-        return torch.as_tensor(got.detach() if isinstance(got, Tensor) else got,
-                               dtype=dtype).cpu()
-    except (TypeError, ValueError, RuntimeError):
-        return wrong(f"`{name}` must return a tensor of numbers, got {type(got).__name__}")
+from genai_lib.exercises import (Feedback, call_for_tensor, diagnose,
+                                 missing_function, right, wrong)
 
 
 # --- 1. the KL term ---------------------------------------------------------------------------
@@ -78,12 +68,8 @@ def check_gaussian_kl(fn, name: str = "my_kl") -> Feedback:
     if start is not None:
         return start
     for mu, logvar in _kl_inputs():
-        try:
-            got = fn(mu.clone(), logvar.clone())
-        except Exception as err:  # the learner's code failed: say how
-            return wrong(f"`{name}` raised {type(err).__name__}: {err} "
-                         f"for mu, logvar of shape {tuple(mu.shape)}")
-        g = _as_tensor(name, got, torch.float32)
+        g = call_for_tensor(name, fn, (mu.clone(), logvar.clone()),
+                            f"for mu, logvar of shape {tuple(mu.shape)}", torch.float32)
         if isinstance(g, Feedback):
             return g
         expected = _kl_reference(mu, logvar)
@@ -94,11 +80,10 @@ def check_gaussian_kl(fn, name: str = "my_kl") -> Feedback:
         if g.dim() == 0:
             return wrong(f"the result is a single number: return one KL per example, shape "
                          f"(B,) = ({len(mu)},) (sum over dim 1 only, not over the batch)")
-        verdict = diagnose(f"{name}(mu, logvar)", g, expected, _kl_mistakes(mu, logvar))
+        lv = [[round(v, 3) for v in r] for r in logvar.tolist()]
+        where = f"for mu = {mu.tolist()}, logvar = {lv}" if mu.numel() <= 2 else ""
+        verdict = diagnose(f"{name}(mu, logvar)", g, expected, _kl_mistakes(mu, logvar), where)
         if verdict is not None:
-            if mu.numel() <= 2:
-                lv = [[round(v, 3) for v in r] for r in logvar.tolist()]
-                return wrong(f"for mu = {mu.tolist()}, logvar = {lv}: {verdict.message}")
             return verdict
     return right(f"`{name}` matches 1/2 sum(mu^2 + exp(logvar) - 1 - logvar) on every test "
                  f"input.")
@@ -232,12 +217,7 @@ def check_iwae_from_log_weights(fn, name: str = "my_iwae") -> Feedback:
     small = torch.randn(5, 3, generator=g, dtype=torch.float64)
     large = -800.0 + 3 * torch.randn(20, 4, generator=g, dtype=torch.float64)  # 784 pixels
     for log_w in (small, large):
-        try:
-            got = fn(log_w.clone())
-        except Exception as err:  # the learner's code failed: say how
-            return wrong(f"`{name}` raised {type(err).__name__}: {err} on log_w of shape "
-                         f"{tuple(log_w.shape)}")
-        t = _as_tensor(name, got, torch.float64)
+        t = call_for_tensor(name, fn, (log_w.clone(),), f"on log_w of shape {tuple(log_w.shape)}")
         if isinstance(t, Feedback):
             return t
         expected = _iwae_reference(log_w)
