@@ -6,6 +6,8 @@ every process the tests start (notebook kernels, torchrun workers).
 """
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 # One BLAS thread too (set before NumPy loads; notebook kernels inherit it): the matrices are
@@ -29,6 +31,13 @@ os.environ.setdefault("GENAI_THREADS", "1")
 torch.set_num_threads(int(os.environ["GENAI_THREADS"]))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (OFFLINE, os.environ.get("PYTHONPATH", "")) if p)
+# Trained recipes (genai_lib.recipes.train_recipe) are kept for this session only, in one
+# folder that the xdist workers and their notebook kernels share (they inherit it).
+if "GENAI_CACHE" not in os.environ:
+    os.environ["GENAI_CACHE"] = tempfile.mkdtemp(prefix="genai-test-cache-")
+    _OWN_CACHE = os.environ["GENAI_CACHE"]
+else:
+    _OWN_CACHE = None
 
 
 # --- One execution per notebook (see _ext/notebook_cache.py) --------------------------------
@@ -74,6 +83,20 @@ def pytest_ignore_collect(collection_path: Path, config):
     return True if _reusable(collection_path) else None
 
 
+# reuses the recipes the chapters before it trained (train_recipe's saved models): run last
+RUN_LAST = ("06c_which_generator.ipynb",)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The notebooks first (the longest items), RUN_LAST after them, then the unit tests."""
+    def rank(item) -> int:
+        if item.path.suffix != ".ipynb":
+            return 2
+        return 1 if item.path.name in RUN_LAST else 0
+
+    items.sort(key=rank)  # a stable sort: each group keeps its order
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     if not hasattr(item, "cell_num"):  # not a notebook cell
@@ -117,3 +140,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"{len(_reused)} notebooks unchanged since their last passing run (same code, "
             f"genai_lib, requirements and profile) were not executed again: "
             f"{', '.join(sorted(_reused))}. RERUN_NOTEBOOKS=1 runs them all.")
+
+
+def pytest_unconfigure(config) -> None:
+    if _OWN_CACHE is not None:  # only the process that made the session's cache removes it
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)

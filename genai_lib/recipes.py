@@ -9,15 +9,18 @@ MIDI pitches for chorales-transformer).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genai_lib import autoregressive, convnets, data, diffusion, gan, music, runtime, train
+from genai_lib import autoregressive, checkpoint, convnets, data, diffusion, gan, music, runtime
+from genai_lib import train
 from genai_lib import unet, vae
 from genai_lib.quality import balanced_labels
 
@@ -215,8 +218,13 @@ def build(r: Recipe) -> tuple[nn.Module, dict[str, torch.optim.Optimizer]]:
 
 def train_recipe(name: str, profile: str | None = None, device: torch.device | str | None = None,
                  seed: int = 0, split: data.Split | None = None, callbacks=(),
-                 quiet: bool = True) -> Trained:
-    """Train recipe `name` as the book does in `profile` (default: the current profile)."""
+                 quiet: bool = True, reuse: bool = True) -> Trained:
+    """Train recipe `name` as the book does in `profile` (default: the current profile).
+
+    With reuse (and no callbacks), a recipe trained before on the same data, seed, profile,
+    device and genai_lib source is loaded from runtime.cache_dir() instead (`saved_path`), with
+    its history, its training seconds and the random state training left behind.
+    """
     r = recipe(name)
     profile = profile or runtime.profile()
     if profile not in runtime.PROFILES:
@@ -227,6 +235,41 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
         x, y = x[:r.quick_rows], y[:r.quick_rows]
     runtime.seed_everything(seed)
     model, optimizers = build(r)
+    path = saved_path(r, profile, seed, x, y, device) if reuse and not callbacks else None
+    if path is not None and path.exists():
+        saved = checkpoint.load(path)
+        model.load_state_dict(saved["model"])
+        model.to(runtime.device(None if device is None else str(device))).eval()
+        checkpoint.set_rng_state(saved["rng"])
+        history, seconds = saved["history"], saved["seconds"]
+    else:
+        history, seconds = _train(r, model, optimizers, x, y, profile, device, seed, callbacks,
+                                  quiet)
+        if path is not None:
+            checkpoint.save(path, {"model": model.state_dict(), "history": history,
+                                   "seconds": seconds, "rng": checkpoint.rng_state()})
+    prior = vae.fit_code_prior(model, x, r.code_prior, seed) if r.code_prior else None
+    return Trained(r, model, history, seconds, prior)
+
+
+def saved_path(r: Recipe, profile: str, seed: int, x: Tensor, y: Tensor,
+               device: torch.device | str | None) -> Path:
+    """Where train_recipe keeps a trained recipe: named by everything its weights depend on
+    (CPU threads aside: they change only the order of float sums)."""
+    h = hashlib.sha256(repr((r, profile, seed, runtime.device(None if device is None else
+                                                               str(device)).type,
+                             torch.__version__)).encode())
+    for source in sorted(Path(__file__).parent.rglob("*.py")):  # the genai_lib code
+        h.update(source.read_bytes())
+    for t in (x, y):
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return runtime.cache_dir() / "recipes" / f"{r.name}-{profile}-{h.hexdigest()[:16]}.pt"
+
+
+def _train(r: Recipe, model: nn.Module, optimizers: dict[str, torch.optim.Optimizer],
+           x: Tensor, y: Tensor, profile: str, device, seed: int, callbacks,
+           quiet: bool) -> tuple[dict[str, list[float]], float]:
+    """Train a built recipe on (x, y) with its step; returns (history, seconds)."""
     if r.family == "gan":  # a conditional GAN reads labels, a conditional VAE one-hot codes
         batches = (x, y) if r.conditional else x
         step = gan.gan_step(model.generator, model.discriminator, optimizers["generator"],
@@ -246,8 +289,7 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
     history = train.fit(model, batches, step, epochs=r.epochs[profile == "full"],
                         batch_size=r.batch_size, device=device, quiet=quiet, seed=seed,
                         callbacks=callbacks)
-    prior = vae.fit_code_prior(model, x, r.code_prior, seed) if r.code_prior else None
-    return Trained(r, model, history, time.perf_counter() - start, prior)
+    return history, time.perf_counter() - start
 
 
 def _one_cycle(optimizer: torch.optim.Optimizer, r: Recipe, epochs: int, rows: int):

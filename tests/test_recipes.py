@@ -124,7 +124,7 @@ def test_profile_picks_epochs_and_rows(profile, monkeypatch):
     m = data.mnist_subset()
     split = data.Split(m.x_train[:1200], m.y_train[:1200], m.x_test[:10], m.y_test[:10])
     r = recipes.RECIPES["mnist-gan"]
-    recipes.train_recipe("mnist-gan", profile=profile, split=split)
+    recipes.train_recipe("mnist-gan", profile=profile, split=split, reuse=False)
     assert seen == {"rows": r.quick_rows if profile == "quick" else 1200,
                     "epochs": r.epochs[profile == "full"]}
 
@@ -187,9 +187,8 @@ def test_labels(trained):
 
 
 def test_training_is_reproducible(splits):
-    a = recipes.train_recipe("mnist-vae", profile="quick", seed=0, split=splits["mnist"])
-    b = recipes.train_recipe("mnist-vae", profile="quick", seed=0, split=splits["mnist"])
-    c = recipes.train_recipe("mnist-vae", profile="quick", seed=1, split=splits["mnist"])
+    a, b, c = (recipes.train_recipe("mnist-vae", profile="quick", seed=seed,
+                                    split=splits["mnist"], reuse=False) for seed in (0, 0, 1))
     assert torch.equal(a.sample(8, seed=0), b.sample(8, seed=0))
     assert not torch.equal(a.sample(8, seed=0), c.sample(8, seed=0))
 
@@ -209,7 +208,7 @@ def test_diffusion_recipe_trains_on_the_signal_scale(monkeypatch):
     monkeypatch.setattr(train, "fit", spy)
     d = data.digits()
     split = data.Split(d.x_train[:200], d.y_train[:200], d.x_test[:10], d.y_test[:10])
-    recipes.train_recipe("digits-diffusion-cond", profile="quick", split=split)
+    recipes.train_recipe("digits-diffusion-cond", profile="quick", split=split, reuse=False)
     assert seen["range"] == (-1.0, 1.0)
     assert seen["lr"] < recipes.recipe("digits-diffusion-cond").lr / 100
 
@@ -229,6 +228,33 @@ def test_each_recipe_step_carries_its_optimisers(name, names, monkeypatch):
     monkeypatch.setattr(train, "fit", spy)
     d = recipes.load_data(recipes.RECIPES[name].dataset)
     split = data.Split(d.x_train[:64], d.y_train[:64], d.x_test[:10], d.y_test[:10])
-    recipes.train_recipe(name, profile="quick", split=split)
+    recipes.train_recipe(name, profile="quick", split=split, reuse=False)
     assert isinstance(seen["step"], train.Step) and sorted(seen["step"].optimizers) == names
     assert "optimizer" not in seen["kw"]
+
+
+def test_a_trained_recipe_is_reused_as_if_trained_again(tmp_path, monkeypatch):
+    """The second call loads the first one's weights, history, seconds and random state."""
+    monkeypatch.setenv("GENAI_CACHE", str(tmp_path))
+    d = data.digits()
+    split = data.Split(d.x_train[:256], d.y_train[:256], d.x_test[:10], d.y_test[:10])
+    first = recipes.train_recipe("digits-cvae", profile="quick", split=split)
+    after_training = torch.rand(3)
+    assert len(list((tmp_path / "recipes").glob("digits-cvae-quick-*.pt"))) == 1
+
+    def refuse(*args, **kw):
+        raise AssertionError("trained again: the saved recipe should have been loaded")
+
+    monkeypatch.setattr(train, "fit", refuse)
+    second = recipes.train_recipe("digits-cvae", profile="quick", split=split)
+    assert torch.equal(torch.rand(3), after_training)  # the same random state follows
+    assert second.history == first.history and second.seconds == first.seconds
+    assert not second.model.training
+    for key, value in first.model.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[key]), key
+    assert torch.equal(first.sample(20, seed=1), second.sample(20, seed=1))
+    other = data.Split(d.x_train[1:257], d.y_train[1:257], d.x_test[:10], d.y_test[:10])
+    with pytest.raises(AssertionError, match="trained again"):  # other data: not reused
+        recipes.train_recipe("digits-cvae", profile="quick", split=other)
+    with pytest.raises(AssertionError, match="trained again"):  # asked not to
+        recipes.train_recipe("digits-cvae", profile="quick", split=split, reuse=False)
