@@ -16,19 +16,23 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def top_level_imports(code: str) -> list[str]:
+    """The top-level module of every absolute import in `code` (also inside functions)."""
+    names = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            names += [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module.split(".")[0])
+    return names
+
+
 def imported_modules() -> dict[str, str]:
-    """Top-level modules genai_lib imports (also inside functions) -> the first file doing so."""
+    """Top-level modules genai_lib imports -> the first file doing so."""
     found = {}
     for path in sorted((ROOT / "genai_lib").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                found.setdefault(name.split(".")[0], path.relative_to(ROOT).as_posix())
+        for name in top_level_imports(path.read_text()):
+            found.setdefault(name, path.relative_to(ROOT).as_posix())
     return found
 
 
@@ -68,19 +72,11 @@ def notebook_imports() -> dict[str, str]:
     found = {}
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type != "code":
-                continue
-            code = "\n".join(l for l in cell.source.splitlines()
-                             if not l.lstrip().startswith(("%", "!")))  # magics
-            for node in ast.walk(ast.parse(code)):
-                if isinstance(node, ast.Import):
-                    names = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    names = [node.module]
-                else:
-                    continue
-                for name in names:
-                    found.setdefault(name.split(".")[0], path.name)
+            if cell.cell_type == "code":
+                code = "\n".join(l for l in cell.source.splitlines()
+                                 if not l.lstrip().startswith(("%", "!")))  # magics
+                for name in top_level_imports(code):
+                    found.setdefault(name, path.name)
     return found
 
 
