@@ -7,7 +7,9 @@ every process the tests start (notebook kernels, torchrun workers).
 
 import os
 import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 # One BLAS thread too (set before NumPy loads; notebook kernels inherit it): the matrices are
@@ -16,6 +18,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import matplotlib  # noqa: E402
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
 OFFLINE = str(Path(__file__).parent / "tests" / "offline")
@@ -45,11 +48,6 @@ else:
 # notebook goes into the execution cache of the book build of this profile, which then
 # executes nothing again. A notebook whose code and key are unchanged since its last
 # passing run is not collected again (RERUN_NOTEBOOKS=1 runs them all).
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import pytest  # noqa: E402
-
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "_ext"))
 import notebook_cache  # noqa: E402
@@ -139,7 +137,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(
             f"{len(_reused)} notebooks unchanged since their last passing run (same code, "
             f"genai_lib, requirements and profile) were not executed again: "
-            f"{', '.join(sorted(_reused))}. RERUN_NOTEBOOKS=1 runs them all.")
+            f"{', '.join(_reused)}. RERUN_NOTEBOOKS=1 runs them all.")
 
 
 def pytest_unconfigure(config) -> None:

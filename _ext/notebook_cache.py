@@ -60,17 +60,21 @@ def cache_dir(path_output: str | os.PathLike) -> Path:
     return Path(path_output).resolve() / "_build" / ".jupyter_cache"
 
 
+def _current(folder: Path) -> bool:
+    """True if `folder` was filled under the current key."""
+    stamp = folder / KEY_FILE
+    return stamp.exists() and stamp.read_text().strip() == key()
+
+
 def reset_if_stale(folder: str | os.PathLike) -> bool:
     """Empty `folder` unless it was filled under the current key; True if it was emptied."""
     folder = Path(folder)
-    want = key()
-    stamp = folder / KEY_FILE
-    if stamp.exists() and stamp.read_text().strip() == want:
+    if _current(folder):
         return False
     emptied = folder.exists()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(want + "\n")
+    (folder / KEY_FILE).write_text(key() + "\n")
     return emptied
 
 
@@ -84,9 +88,7 @@ def is_cached(notebook: str | os.PathLike, folder: str | os.PathLike) -> bool:
     """True if `folder` (under the current key) holds an execution of `notebook`'s code."""
     import nbformat
 
-    folder = Path(folder)
-    stamp = folder / KEY_FILE
-    if not stamp.exists() or stamp.read_text().strip() != key():
+    if not _current(Path(folder)):
         return False
     try:
         _cache(folder).match_cache_notebook(nbformat.read(str(notebook), as_version=4))
