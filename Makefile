@@ -15,7 +15,7 @@ JOBS     ?= auto
 # Progress bars are for people at a keyboard, not for the rendered page or the test log.
 export TQDM_DISABLE := 1
 
-.PHONY: book test unit-test browser-test lab bench clean venv
+.PHONY: book test unit-test browser-test lab bench claims clean venv
 
 venv: $(STAMP)
 
@@ -49,6 +49,12 @@ unit-test: $(STAMP)
 browser-test: $(STAMP)
 	GENAI_PROFILE=quick $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/quick
 	GENAI_BOOK_HTML=_build/quick/_build/html GENAI_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/browser -q -n $(JOBS)
+
+## make claims: every notebook in the quick profile under SEEDS (GENAI_SEED), listing each
+## asserted claim that fails under some seed (tools/claims.py; not part of make test)
+SEEDS ?= 0 1 2
+claims: $(STAMP)
+	$(BIN)/python tools/claims.py --seeds $(SEEDS)
 
 ## make lab: JupyterLab with this project's environment as its kernel
 lab: $(STAMP)

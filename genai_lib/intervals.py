@@ -235,3 +235,31 @@ def paired_metric_bootstrap(metric: Callable, y, pred_a, pred_b, n_boot: int = 1
                          f"resamples: too few test rows (or a single class) for it")
     lo, hi = np.quantile(gaps, [(1 - level) / 2, (1 + level) / 2])
     return float(metric(y, a) - metric(y, b)), float(lo), float(hi)
+
+
+VERDICTS = ("beats", "cannot be told apart from", "loses to")
+
+
+def verdict(low: float, high: float, higher_is_better: bool = False) -> str:
+    """The words for a difference (model - reference) with interval [low, high]: 'beats',
+    'loses to', or 'cannot be told apart from' when the interval crosses zero.
+
+    The book's one rule for comparative words: a verdict comes from the interval, never
+    from two point estimates. higher_is_better: True for precision, recall, accuracy;
+    False (default) for distances and losses, where a negative difference wins.
+    """
+    low, high = float(low), float(high)
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise ValueError(f"the interval must be finite with low <= high, got [{low}, {high}]")
+    if low <= 0 <= high:
+        return VERDICTS[1]
+    wins = low > 0 if higher_is_better else high < 0
+    return VERDICTS[0] if wins else VERDICTS[2]
+
+
+def compare(model: str, reference: str, low: float, high: float, measure: str = "",
+            higher_is_better: bool = False) -> str:
+    """'<model> beats <reference> on <measure>' (or 'cannot be told apart from', 'loses to'),
+    from the interval [low, high] of model - reference; see `verdict`."""
+    said = f"{model} {verdict(low, high, higher_is_better)} {reference}"
+    return f"{said} on {measure}" if measure else said

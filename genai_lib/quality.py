@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from genai_lib import checks, metrics
+from genai_lib import checks, metrics, runtime
 from genai_lib.models import mlp
 from genai_lib.synthetic import distance_to_closest_record
 
@@ -44,7 +44,7 @@ def train_judge(split, epochs: int, hidden: int = 128, device: torch.device | st
 
     x = split.x_train.reshape(len(split.x_train), -1).float()
     with torch.random.fork_rng(devices=[]):  # do not disturb the notebook's random stream
-        torch.manual_seed(seed)
+        torch.manual_seed(runtime.training_seed(seed))  # + $GENAI_SEED, as every training
         model = Judge(data_dim=x.shape[1], hidden=hidden)
         train.fit(model, (x, split.y_train.long()), epochs=epochs, batch_size=64, lr=2e-3,
                   loss_fn=nn.functional.cross_entropy, device=device, quiet=True, seed=seed)

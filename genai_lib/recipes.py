@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from genai_lib import autoregressive, checkpoint, convnets, data, diffusion, gan, music, runtime
 from genai_lib import train
-from genai_lib import unet, vae
+from genai_lib import quality, unet, vae
 from genai_lib.quality import balanced_labels
 
 
@@ -256,14 +256,50 @@ def saved_path(r: Recipe, profile: str, seed: int, x: Tensor, y: Tensor,
                device: torch.device | str | None) -> Path:
     """Where train_recipe keeps a trained recipe: named by everything its weights depend on
     (CPU threads aside: they change only the order of float sums)."""
-    h = hashlib.sha256(repr((r, profile, seed, runtime.device(None if device is None else
-                                                               str(device)).type,
+    return _cache_path("recipes", f"{r.name}-{profile}", (r, profile), seed, (x, y), device)
+
+
+def _cache_path(folder: str, name: str, settings: object, seed: int, tensors: tuple[Tensor, ...],
+                device: torch.device | str | None) -> Path:
+    """runtime.cache_dir()/folder/name-<hash of settings, training seed, device, torch,
+    the genai_lib source and the training tensors>.pt"""
+    dev = runtime.device(None if device is None else str(device)).type
+    h = hashlib.sha256(repr((settings, runtime.training_seed(seed), dev,
                              torch.__version__)).encode())
     for source in sorted(Path(__file__).parent.rglob("*.py")):  # the genai_lib code
         h.update(source.read_bytes())
-    for t in (x, y):
+    for t in tensors:
         h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return runtime.cache_dir() / "recipes" / f"{r.name}-{profile}-{h.hexdigest()[:16]}.pt"
+    return runtime.cache_dir() / folder / f"{name}-{h.hexdigest()[:16]}.pt"
+
+
+# ---------------------------------------------------------------- the judges
+# One judge per dataset, the same on every page (and in both profiles): a distance between
+# sample sets means something only under one judge, so each page loads this one.
+JUDGES = {  # dataset: (hidden units, epochs)
+    "digits": (128, 30),
+    "digits-binary": (128, 30),
+    "mnist": (256, 20),
+}
+
+
+def judge(dataset: str, device: torch.device | str | None = None) -> quality.Judge:
+    """The judge of `dataset`'s samples (quality.Judge): trained once on its training split
+    (load_data) and kept in runtime.cache_dir(), so every page scores with the same model."""
+    if dataset not in JUDGES:
+        raise ValueError(f"there is no judge for {dataset!r}; the judges are for: "
+                         f"{', '.join(JUDGES)}")
+    hidden, epochs = JUDGES[dataset]
+    split = load_data(dataset)
+    x, y = split.x_train.reshape(len(split.x_train), -1).float(), split.y_train
+    path = _cache_path("judges", dataset, (hidden, epochs), 0, (x, y), device)
+    if path.exists():
+        model = quality.Judge(data_dim=x.shape[1], hidden=hidden)
+        model.load_state_dict(checkpoint.load(path)["model"])
+        return model.to(runtime.device(None if device is None else str(device))).eval()
+    model = quality.train_judge(split, epochs=epochs, hidden=hidden, device=device)
+    checkpoint.save(path, {"model": model.state_dict()})
+    return model
 
 
 def _train(r: Recipe, model: nn.Module, optimizers: dict[str, torch.optim.Optimizer],

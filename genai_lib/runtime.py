@@ -51,11 +51,37 @@ def device(name: str | None = None) -> torch.device:
     return torch.device(choice.lower())
 
 
-def seed_everything(seed: int) -> int:
-    """Seed Python's `random`, NumPy and torch (CPU and CUDA); returns the seed."""
+def _check_seed(name: str, seed: object) -> int:
+    """`seed` as an int, or a ValueError naming `name` if it is not a non-negative integer."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
+        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def global_seed() -> int:
+    """The run's global seed from $GENAI_SEED (default 0), added to every training seed.
+
+    `GENAI_SEED=1` re-runs a whole notebook with other initial weights, dropout masks and
+    batch orders (`seed_everything`, `train.fit`), while the data splits and evaluation draws
+    stay put: a claim that holds only at one seed shows up (`make claims`).
+    """
+    value = os.environ.get("GENAI_SEED", "0").strip() or "0"
+    try:
+        return _check_seed("GENAI_SEED", int(value))
+    except ValueError:
+        raise ValueError(f"GENAI_SEED must be a non-negative integer, got {value!r} "
+                         f"(e.g. GENAI_SEED=1), or leave it unset for 0") from None
+
+
+def training_seed(seed: int) -> int:
+    """The seed training uses for `seed`: seed + global_seed() ($GENAI_SEED)."""
+    return _check_seed("seed", seed) + global_seed()
+
+
+def seed_everything(seed: int) -> int:
+    """Seed Python's `random`, NumPy and torch (CPU and CUDA) with training_seed(seed), i.e.
+    seed + $GENAI_SEED; returns the seed used."""
+    seed = training_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -116,7 +142,7 @@ def setup(seed: int = 0, style: bool = True, threads: int | None = None) -> torc
     """Seed everything, set CPU threads, apply the plot style, print two short lines (the run's
     settings, then the library versions); returns the device."""
     dev = device()
-    seed_everything(seed)
+    seed = seed_everything(seed)
     n_threads = cpu_threads(threads)
     if style:
         from genai_lib.plot import use_style

@@ -135,7 +135,8 @@ def fit(model: nn.Module, data: Data, step: Step | StepFn | None = None, *, epoc
         raise ValueError("precision and compile apply to the default step only; in your own "
                          "step function use torch.autocast / torch.compile directly")
     optimizers = _optimizers_of(step, optimizer, checkpoint)
-    generator = torch.Generator().manual_seed(seed)  # the shuffle order, saved in checkpoints
+    generator = torch.Generator().manual_seed(runtime.training_seed(seed))  # the shuffle order
+    # (saved in checkpoints); with $GENAI_SEED added, as every training seed
     history: History = {}
     start = 0
     if resume and checkpoint is not None and os.path.exists(checkpoint):
