@@ -147,3 +147,28 @@ def test_coverage():
         iv.coverage([1, 2], [3, 3], [0, 0])
     with pytest.raises(ValueError, match="same length"):
         iv.coverage([1, 2, 3], [0, 0], [4, 4])
+
+
+@pytest.mark.parametrize("low, high, higher, words", [
+    (-0.5, -0.1, False, "beats"),            # a distance: lower is better
+    (0.1, 0.5, False, "loses to"),
+    (-0.1, 0.2, False, "cannot be told apart from"),
+    (0.1, 0.5, True, "beats"),               # precision, recall: higher is better
+    (-0.5, -0.1, True, "loses to"),
+    (-0.2, 0.0, False, "cannot be told apart from"),  # touching zero is not a win
+    (0.0, 0.3, True, "cannot be told apart from"),
+])
+def test_verdict_comes_from_the_interval(low, high, higher, words):
+    assert iv.verdict(low, high, higher_is_better=higher) == words
+
+
+def test_compare_builds_the_sentence():
+    assert (iv.compare("the GAN", "the mixture", -0.4, -0.1, "the Fréchet distance")
+            == "the GAN beats the mixture on the Fréchet distance")
+    assert iv.compare("a", "b", -1, 1) == "a cannot be told apart from b"
+
+
+@pytest.mark.parametrize("low, high", [(1.0, -1.0), (float("nan"), 1.0), (0.0, float("inf"))])
+def test_verdict_rejects_a_bad_interval(low, high):
+    with pytest.raises(ValueError, match="finite with low <= high"):
+        iv.verdict(low, high)

@@ -258,3 +258,41 @@ def test_a_trained_recipe_is_reused_as_if_trained_again(tmp_path, monkeypatch):
         recipes.train_recipe("digits-cvae", profile="quick", split=other)
     with pytest.raises(AssertionError, match="trained again"):  # asked not to
         recipes.train_recipe("digits-cvae", profile="quick", split=split, reuse=False)
+
+
+def test_another_global_seed_trains_another_recipe(tmp_path, monkeypatch):
+    """GENAI_SEED changes the weights, and the saved recipe of seed 0 is not reused for it."""
+    monkeypatch.setenv("GENAI_CACHE", str(tmp_path))
+    d = data.digits()
+    split = data.Split(d.x_train[:128], d.y_train[:128], d.x_test[:10], d.y_test[:10])
+    first = recipes.train_recipe("digits-vae", profile="quick", split=split)
+    monkeypatch.setenv("GENAI_SEED", "1")
+    other = recipes.train_recipe("digits-vae", profile="quick", split=split)
+    assert len(list((tmp_path / "recipes").glob("digits-vae-quick-*.pt"))) == 2
+    w0, w1 = (next(iter(t.model.state_dict().values())) for t in (first, other))
+    assert not torch.equal(w0, w1)
+
+
+def test_one_judge_per_dataset_is_trained_once(tmp_path, monkeypatch):
+    """recipes.judge trains a dataset's judge once; later calls load the same weights."""
+    monkeypatch.setenv("GENAI_CACHE", str(tmp_path))
+    monkeypatch.setitem(recipes.JUDGES, "digits", (32, 1))
+    first = recipes.judge("digits")
+    assert len(list((tmp_path / "judges").glob("digits-*.pt"))) == 1
+
+    def refuse(*args, **kw):
+        raise AssertionError("trained again: the saved judge should have been loaded")
+
+    monkeypatch.setattr(quality, "train_judge", refuse)
+    second = recipes.judge("digits")
+    assert not second.training
+    for key, value in first.state_dict().items():
+        assert torch.equal(value, second.state_dict()[key]), key
+    monkeypatch.setitem(recipes.JUDGES, "digits", (32, 2))  # other settings: trained anew
+    with pytest.raises(AssertionError, match="trained again"):
+        recipes.judge("digits")
+
+
+def test_judge_of_an_unknown_dataset_names_the_known_ones():
+    with pytest.raises(ValueError, match=r"no judge for 'cifar'.*digits, digits-binary, mnist"):
+        recipes.judge("cifar")

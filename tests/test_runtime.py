@@ -106,3 +106,27 @@ def test_cpu_threads_default_env_and_errors(monkeypatch):
             runtime.cpu_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_global_seed_is_added_to_every_training_seed(monkeypatch):
+    monkeypatch.delenv("GENAI_SEED", raising=False)
+    assert runtime.global_seed() == 0 and runtime.training_seed(5) == 5
+    runtime.seed_everything(3)
+    a = torch.rand(2)
+    monkeypatch.setenv("GENAI_SEED", "2")
+    assert runtime.training_seed(5) == 7
+    assert runtime.seed_everything(1) == 3  # the seed used: 1 + GENAI_SEED
+    assert torch.equal(torch.rand(2), a)  # seed 1 under GENAI_SEED=2 is seed 3
+
+
+def test_setup_prints_the_seed_it_used(monkeypatch, capsys):
+    monkeypatch.setenv("GENAI_SEED", "4")
+    runtime.setup(seed=0, style=False)
+    assert "seed=4" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", ["-1", "one", "1.5"])
+def test_bad_global_seed_is_clear_error(monkeypatch, bad):
+    monkeypatch.setenv("GENAI_SEED", bad)
+    with pytest.raises(ValueError, match=r"GENAI_SEED must be a non-negative integer.*GENAI_SEED=1"):
+        runtime.global_seed()
