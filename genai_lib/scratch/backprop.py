@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from genai_lib.runtime import training_seed
 from genai_lib.scratch.layers import Params, dense, mlp_forward, softmax
 from genai_lib.scratch.neuron import relu, relu_grad
 
@@ -315,7 +316,7 @@ def sgd_train(
         for W, b in params
     ]
     velocity = [(np.zeros_like(W), np.zeros_like(b)) for W, b in params]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(training_seed(seed))  # seed + $GENAI_SEED
     # Accuracy only makes sense for integer class labels.
     classify = y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
     parts = ["train"] + (["test"] if x_test is not None else [])

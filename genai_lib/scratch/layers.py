@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from genai_lib.runtime import training_seed
+
 from genai_lib.scratch.neuron import relu
 
 Params = list[tuple[np.ndarray, np.ndarray]]
@@ -42,7 +44,7 @@ def init_mlp(sizes: list[int], seed: int = 0, scale: str = "he") -> Params:
             "scale must be one of 'he', 'xavier', 'lecun', 'unit', "
             f"got {scale!r}"
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(training_seed(seed))  # seed + $GENAI_SEED
     params = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         std = 1.0 if scale == "unit" else np.sqrt(gains[scale] / n_in)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from genai_lib.runtime import training_seed
+
 Activation = Callable[[np.ndarray], np.ndarray]
 
 
@@ -132,7 +134,7 @@ def perceptron_train(
         raise ValueError("x contains NaN or inf values")
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(training_seed(seed))  # seed + $GENAI_SEED
     w, b = np.zeros(x.shape[1]), 0.0
     weights, biases, errors = [w.copy()], [b], []
     updates, update_sample = [], []
