@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from genai_lib import checks, metrics, runtime
+from genai_lib.intervals import VERDICTS, verdict
 from genai_lib.models import mlp
 from genai_lib.synthetic import distance_to_closest_record
 
@@ -185,23 +186,88 @@ def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarr
     return table
 
 
-def frechet_gap(a: Tensor, b: Tensor, real_test: Tensor, judge: nn.Module, boots: int = 200,
-                seed: int = 0) -> tuple[float, float, float]:
-    """Fréchet(a) - Fréchet(b) against real_test, with a 95 % bootstrap interval: (gap, low, high).
+# measure: (words in a sentence, higher is better)
+MEASURES = {"frechet": ("the Fréchet distance", False), "precision": ("precision", True),
+            "recall": ("recall", True)}
 
-    a (N, D), b (N', D): two sample sets; every bootstrap round resamples a, b and real_test
-    (so the interval covers the sampling noise of all three, not of the training run).
+
+def gaps(a: Tensor, b: Tensor, real_test: Tensor, judge: nn.Module, boots: int = 200,
+         seed: int = 0, measures: tuple[str, ...] = tuple(MEASURES), k: int = 3
+         ) -> dict[str, tuple[float, float, float]]:
+    """measure(a) - measure(b) against real_test, each with a 95 % bootstrap interval:
+    {measure: (gap, low, high)} for "frechet", "precision", "recall".
+
+    a (N, D), b (N', D): two sample sets, N, N' >= len(real_test) = M. Every round resamples
+    a, b and real_test (the interval covers the sampling noise of all three, not that of the
+    training run); precision and recall compare the first M of each resampled set.
     """
+    unknown = set(measures) - set(MEASURES)
+    if unknown:
+        raise ValueError(f"unknown measures {sorted(unknown)}; choose from {list(MEASURES)}")
+    checks.positive_int("boots", boots, low=5)
     fa, fb, fr = (features(judge, t).double() for t in (a, b, real_test))
+    m = len(fr)
+    if min(len(fa), len(fb)) < m:
+        raise ValueError(f"a and b need at least len(real_test) = {m} rows, "
+                         f"got {len(fa)} and {len(fb)}")
+
+    def scores(xa: Tensor, xb: Tensor, r: Tensor) -> dict[str, float]:
+        out = {}
+        if "frechet" in measures:
+            out["frechet"] = metrics.frechet_distance(xa, r) - metrics.frechet_distance(xb, r)
+        if {"precision", "recall"} & set(measures):
+            (pa, ra), (pb, rb) = (metrics.precision_recall(r, x[:m], k=k) for x in (xa, xb))
+            out.update(precision=pa - pb, recall=ra - rb)
+        return {name: out[name] for name in measures}
+
     g = torch.Generator().manual_seed(seed)
     pick = lambda f: f[torch.randint(len(f), (len(f),), generator=g)]  # noqa: E731
-    gaps = []
-    for _ in range(boots):
-        r = pick(fr)
-        gaps.append(metrics.frechet_distance(pick(fa), r) - metrics.frechet_distance(pick(fb), r))
-    gap = metrics.frechet_distance(fa, fr) - metrics.frechet_distance(fb, fr)
-    low, high = np.quantile(gaps, [0.025, 0.975])
-    return gap, float(low), float(high)
+    rounds = [scores(pick(fa), pick(fb), pick(fr)) for _ in range(boots)]
+    point = scores(fa, fb, fr)
+    out = {}
+    for name in measures:
+        low, high = np.quantile([r[name] for r in rounds], [0.025, 0.975])
+        out[name] = (float(point[name]), float(low), float(high))
+    return out
+
+
+def frechet_gap(a: Tensor, b: Tensor, real_test: Tensor, judge: nn.Module, boots: int = 200,
+                seed: int = 0) -> tuple[float, float, float]:
+    """Fréchet(a) - Fréchet(b) against real_test, with a 95 % bootstrap interval: (gap, low,
+    high); see `gaps`."""
+    return gaps(a, b, real_test, judge, boots, seed, measures=("frechet",))["frechet"]
+
+
+def verdict_line(reference: str, found: dict[str, tuple[float, float, float]]) -> str:
+    """'beats the Gaussian on the Fréchet distance, cannot be told apart from it on recall,
+    loses to it on precision': each word from its interval (intervals.verdict).
+
+    found: `gaps(model, reference, ...)`. The book's rule for recall: a sample set spread
+    everywhere (noise, blur) covers the data without resembling it, so a recall lead counts
+    only where precision is not lost; otherwise the line says so instead of "beats".
+    """
+    words = {name: verdict(low, high, MEASURES[name][1])
+             for name, (_, low, high) in found.items()}
+    if words.get("recall") == VERDICTS[0] and words.get("precision") == VERDICTS[2]:
+        words["recall"] = "recall-only"  # the rule above
+    parts, first = [], True
+    for word in (*VERDICTS, "recall-only"):
+        names = [MEASURES[n][0] for n, w in words.items() if w == word]
+        if not names:
+            continue
+        if word == "recall-only":
+            parts.append("has the higher recall, which does not count while its precision "
+                         "is lower")
+            continue
+        target = f"the {reference}" if first else "it"
+        parts.append(f"{word} {target} on {_join(names)}")
+        first = False
+    return ", ".join(parts)
+
+
+def _join(words: list[str]) -> str:
+    """['a', 'b', 'c'] -> 'a, b and c'."""
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
 
 
 def balanced_labels(n: int, n_classes: int = 10, seed: int = 0) -> Tensor:

@@ -218,6 +218,41 @@ def test_frechet_gap(digits_and_judge, digits_table):
     assert same == 0.0 and lo < 0 < hi
 
 
+def test_gaps_give_every_measure_an_interval(digits_and_judge, digits_table):
+    split, judge = digits_and_judge
+    samples, table = digits_table
+    noise, mix = samples["noise"], samples["Gaussian mixture"]
+    found = quality.gaps(noise, mix, split.x_test, judge, boots=20, seed=0)
+    assert set(found) == {"frechet", "precision", "recall"}
+    for name, (gap, low, high) in found.items():
+        want = table["noise"][name] - table["Gaussian mixture"][name]
+        if name == "frechet":  # precision/recall here compare one block, the table averages
+            assert gap == pytest.approx(want)
+        assert low <= high
+    assert found["frechet"][1] > 0 and found["precision"][2] < 0  # noise loses on both
+    only = quality.gaps(noise, mix, split.x_test, judge, boots=5, measures=("recall",))
+    assert set(only) == {"recall"}
+    with pytest.raises(ValueError, match=r"unknown measures \['fid'\]"):
+        quality.gaps(noise, mix, split.x_test, judge, measures=("fid",))
+    with pytest.raises(ValueError, match="at least len\\(real_test\\)"):
+        quality.gaps(noise[:10], mix, split.x_test, judge)
+
+
+@pytest.mark.parametrize("found, line", [
+    ({"frechet": (-1, -2, -0.5), "precision": (0.1, 0.05, 0.2), "recall": (0.1, 0.02, 0.3)},
+     "beats the Gaussian on the Fréchet distance, precision and recall"),
+    ({"frechet": (-1, -2, -0.5), "precision": (0.0, -0.1, 0.1), "recall": (-0.2, -0.3, -0.1)},
+     "beats the Gaussian on the Fréchet distance, cannot be told apart from it on precision, "
+     "loses to it on recall"),
+    # the rule: a recall lead with lower precision is not a win (noise covers everything)
+    ({"frechet": (3, 2, 4), "precision": (-0.5, -0.6, -0.4), "recall": (0.2, 0.1, 0.3)},
+     "loses to the Gaussian on the Fréchet distance and precision, has the higher recall, "
+     "which does not count while its precision is lower"),
+])
+def test_verdict_line_follows_the_intervals_and_the_recall_rule(found, line):
+    assert quality.verdict_line("Gaussian", found) == line
+
+
 # --- balanced labels ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("n, classes", [(100, 10), (23, 10), (7, 10), (50, 3)])
