@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +24,20 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m|#x1B\[[0-9;]*m")
+
+
+def summary(text: str) -> str:
+    """The failing line of a cell's traceback ('---->' in IPython's) and its error's first
+    line, e.g. 'assert a < b, t  ->  AssertionError: (0.91, 0.90)'."""
+    lines = [ln.strip() for ln in ANSI.sub("", text).splitlines() if ln.strip()]
+    marked = [ln.split("---->", 1)[1].strip() for ln in lines if ln.startswith("---->")]
+    code = re.sub(r"^\d+\s+", "", marked[-1]) if marked else ""
+    errors = [ln for ln in lines if re.match(r"^\w*(Error|Exception)\b", ln)]
+    error = errors[-1] if errors else (lines[-1] if lines else "(no message)")
+    return (f"{code}  ->  {error}" if code else error)[:300]
 
 
 def run_seed(seed: int, profile: str, notebooks: list[str], jobs: str,
@@ -41,12 +56,8 @@ def run_seed(seed: int, profile: str, notebooks: list[str], jobs: str,
     for case in ET.parse(report).iter("testcase"):
         cells += 1
         for bad in list(case.findall("failure")) + list(case.findall("error")):
-            text = (bad.get("message") or "") + "\n" + (bad.text or "")
-            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-            # the assertion's own line, if the traceback shows it, else the last line
-            shown = [ln for ln in lines if ln.startswith(("assert", "AssertionError"))]
-            failures[f"{case.get('classname')}::{case.get('name')}"] = (
-                (shown or lines or ["(no message)"])[-1][:160])
+            failures[f"{case.get('classname')}::{case.get('name')}"] = summary(
+                (bad.get("message") or "") + "\n" + (bad.text or ""))
     return failures, cells, seconds
 
 
