@@ -145,6 +145,7 @@ class Trained:
     history: dict[str, list[float]]
     seconds: float
     prior: object = field(default=None, repr=False)   # VAE: a fitted code mixture, or None
+    batches: int = 0      # training compute: epochs x batches per epoch (one step per batch)
 
     @property
     def generator(self) -> nn.Module:
@@ -216,6 +217,11 @@ def build(r: Recipe) -> tuple[nn.Module, dict[str, torch.optim.Optimizer]]:
     return model, {"discriminator": adam(d), "generator": adam(g)}
 
 
+def training_rows(r: Recipe, n: int, profile: str) -> int:
+    """How many of n training rows recipe r trains on in `profile` (quick: its quick_rows)."""
+    return min(n, r.quick_rows) if profile == "quick" and r.quick_rows else n
+
+
 def train_recipe(name: str, profile: str | None = None, device: torch.device | str | None = None,
                  seed: int = 0, split: data.Split | None = None, callbacks=(),
                  quiet: bool = True, reuse: bool = True) -> Trained:
@@ -231,8 +237,8 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
         raise ValueError(f"profile must be one of {runtime.PROFILES}, got {profile!r}")
     split = split if split is not None else load_data(r.dataset, profile=profile)
     x, y = split.x_train.reshape(len(split.x_train), -1), split.y_train
-    if profile == "quick" and r.quick_rows:
-        x, y = x[:r.quick_rows], y[:r.quick_rows]
+    rows = training_rows(r, len(x), profile)
+    x, y = x[:rows], y[:rows]
     runtime.seed_everything(seed)
     model, optimizers = build(r)
     path = saved_path(r, profile, seed, x, y, device) if reuse and not callbacks else None
@@ -249,7 +255,8 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
             checkpoint.save(path, {"model": model.state_dict(), "history": history,
                                    "seconds": seconds, "rng": checkpoint.rng_state()})
     prior = vae.fit_code_prior(model, x, r.code_prior, seed) if r.code_prior else None
-    return Trained(r, model, history, seconds, prior)
+    epochs = len(next(iter(history.values()), []))
+    return Trained(r, model, history, seconds, prior, epochs * math.ceil(len(x) / r.batch_size))
 
 
 def saved_path(r: Recipe, profile: str, seed: int, x: Tensor, y: Tensor,

@@ -296,3 +296,14 @@ def test_one_judge_per_dataset_is_trained_once(tmp_path, monkeypatch):
 def test_judge_of_an_unknown_dataset_names_the_known_ones():
     with pytest.raises(ValueError, match=r"no judge for 'cifar'.*digits, digits-binary, mnist"):
         recipes.judge("cifar")
+
+
+def test_trained_recipe_counts_its_training_batches(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_CACHE", str(tmp_path))
+    d = data.digits()
+    split = data.Split(d.x_train[:130], d.y_train[:130], d.x_test[:10], d.y_test[:10])
+    t = recipes.train_recipe("digits-vae", profile="quick", split=split)
+    r = t.recipe
+    assert t.batches == r.epochs[0] * -(-130 // r.batch_size)  # epochs x ceil(N / B)
+    assert recipes.training_rows(recipes.recipe("mnist-gan"), 4000, "quick") == 1000
+    assert recipes.training_rows(recipes.recipe("mnist-gan"), 4000, "full") == 4000
