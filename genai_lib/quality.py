@@ -242,26 +242,27 @@ def verdict_line(reference: str, found: dict[str, tuple[float, float, float]]) -
     """'beats the Gaussian on the Fréchet distance, cannot be told apart from it on recall,
     loses to it on precision': each word from its interval (intervals.verdict).
 
-    found: `gaps(model, reference, ...)`. The book's rule for recall: a sample set spread
-    everywhere (noise, blur) covers the data without resembling it, so a recall lead counts
-    only where precision is not lost; otherwise the line says so instead of "beats".
+    found: `gaps(model, reference, ...)`. The book's rule for precision and recall: a lead on
+    one counts only where the other is not lost. Samples spread everywhere (noise, blur)
+    reach every real digit without resembling one (recall without precision); a collapsed
+    generator draws a few typical samples (precision without recall). Such a lead is named
+    as what it is instead of "beats".
     """
     words = {name: verdict(low, high, MEASURES[name][1])
              for name, (_, low, high) in found.items()}
-    if words.get("recall") == VERDICTS[0] and words.get("precision") == VERDICTS[2]:
-        words["recall"] = "recall-only"  # the rule above
+    for lead, other in (("recall", "precision"), ("precision", "recall")):
+        if words.get(lead) == VERDICTS[0] and words.get(other) == VERDICTS[2]:
+            words[lead] = f"only-{lead}"  # the rule above
     parts, first = [], True
-    for word in (*VERDICTS, "recall-only"):
+    for word in VERDICTS:
         names = [MEASURES[n][0] for n, w in words.items() if w == word]
-        if not names:
-            continue
-        if word == "recall-only":
-            parts.append("has the higher recall, which does not count while its precision "
-                         "is lower")
-            continue
-        target = f"the {reference}" if first else "it"
-        parts.append(f"{word} {target} on {_join(names)}")
-        first = False
+        if names:
+            parts.append(f"{word} {f'the {reference}' if first else 'it'} on {_join(names)}")
+            first = False
+    for lead, other in (("recall", "precision"), ("precision", "recall")):
+        if words.get(lead) == f"only-{lead}":
+            parts.append(f"has the higher {lead}, which does not count while its {other} "
+                         f"is lower")
     return ", ".join(parts)
 
 

@@ -248,6 +248,10 @@ def test_gaps_give_every_measure_an_interval(digits_and_judge, digits_table):
     ({"frechet": (3, 2, 4), "precision": (-0.5, -0.6, -0.4), "recall": (0.2, 0.1, 0.3)},
      "loses to the Gaussian on the Fréchet distance and precision, has the higher recall, "
      "which does not count while its precision is lower"),
+    # and the other way round: a collapsed generator's precision lead
+    ({"frechet": (3, 2, 4), "precision": (0.2, 0.1, 0.3), "recall": (-0.5, -0.6, -0.4)},
+     "loses to the Gaussian on the Fréchet distance and recall, has the higher precision, "
+     "which does not count while its recall is lower"),
 ])
 def test_verdict_line_follows_the_intervals_and_the_recall_rule(found, line):
     assert quality.verdict_line("Gaussian", found) == line
