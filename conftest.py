@@ -52,10 +52,12 @@ ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "_ext"))
 import notebook_cache  # noqa: E402
 
+from genai_lib import runtime  # noqa: E402
+
 BOOK_OUTPUT = ROOT / "_build" / "quick" if os.environ["GENAI_PROFILE"] == "quick" else ROOT
-SEED = os.environ.get("GENAI_SEED", "0").strip() or "0"
-if SEED != "0":  # another global seed (make claims, CI's second run): a folder of its own,
-    BOOK_OUTPUT = ROOT / "_build" / f"seed-{SEED}-{os.environ['GENAI_PROFILE']}"  # no book's
+SEED = runtime.global_seed()
+if SEED:  # another global seed (make claims, CI's second run): its own cache, no book's
+    BOOK_OUTPUT = ROOT / "_build" / f"seed-{SEED}-{os.environ['GENAI_PROFILE']}"
 CACHE = notebook_cache.cache_dir(BOOK_OUTPUT)
 RERUN = os.environ.get("RERUN_NOTEBOOKS", "").strip().lower() in ("1", "true", "yes")
 _reused: list[str] = []  # the cached notebooks the arguments name (the controller's list)

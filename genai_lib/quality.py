@@ -250,20 +250,18 @@ def verdict_line(reference: str, found: dict[str, tuple[float, float, float]]) -
     """
     words = {name: verdict(low, high, MEASURES[name][1])
              for name, (_, low, high) in found.items()}
+    notes = []  # the rule above: a lead whose partner is lost is named, not counted
     for lead, other in (("recall", "precision"), ("precision", "recall")):
         if words.get(lead) == VERDICTS[0] and words.get(other) == VERDICTS[2]:
-            words[lead] = f"only-{lead}"  # the rule above
-    parts, first = [], True
+            del words[lead]
+            notes.append(f"has the higher {lead}, which does not count while its {other} "
+                         f"is lower")
+    parts = []
     for word in VERDICTS:
         names = [MEASURES[n][0] for n, w in words.items() if w == word]
         if names:
-            parts.append(f"{word} {f'the {reference}' if first else 'it'} on {_join(names)}")
-            first = False
-    for lead, other in (("recall", "precision"), ("precision", "recall")):
-        if words.get(lead) == f"only-{lead}":
-            parts.append(f"has the higher {lead}, which does not count while its {other} "
-                         f"is lower")
-    return ", ".join(parts)
+            parts.append(f"{word} {'it' if parts else f'the {reference}'} on {_join(names)}")
+    return ", ".join(parts + notes)
 
 
 def _join(words: list[str]) -> str:

@@ -7,7 +7,7 @@ executor as `make test`) once for each seed in `--seeds` with `GENAI_SEED` set, 
 cell that fails under some seed, with its error's last line.
 
     python tools/claims.py --seeds 0 1 2                       # every notebook, quick profile
-    python tools/claims.py --profile full --seeds 0 1 chapters/04_deep_learning.ipynb
+    python tools/claims.py chapters/04_deep_learning.ipynb --profile full --seeds 0 1
 
 `make claims` runs the first line. Exit status 1 if any claim failed under any seed.
 """
