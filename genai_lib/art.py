@@ -43,9 +43,10 @@ def cppn(latent_dim: int = 8, hidden: int = 32, depth: int = 4, channels: int = 
     Weights ~ N(0, weight_std^2 / fan_in) times a gain: larger `weight_std` gives finer,
     busier patterns. `seed` picks the network (the "style"); z picks a picture in that style.
     """
-    if latent_dim < 0 or hidden <= 0 or depth < 1 or channels not in (1, 3):
-        raise ValueError(f"need latent_dim >= 0, hidden > 0, depth >= 1, channels 1 or 3; got "
-                         f"{latent_dim}, {hidden}, {depth}, {channels}")
+    latent_dim = checks.count("latent_dim", latent_dim)
+    hidden, depth = checks.positive_int("hidden", hidden), checks.positive_int("depth", depth)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}")
     with torch.random.fork_rng(devices=[]):  # leave the global RNG as it was: a pure function of seed
         net = MLP([3 + latent_dim] + [hidden] * depth + [channels], activation=activation,
                   out_activation="sigmoid")

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genai_lib import checks
+from genai_lib import checks, runtime
 from genai_lib.models import mlp
 from genai_lib.train import Batch, Step
 
@@ -257,24 +257,31 @@ def _pick(logits: Tensor, temperature: float, top_k: int | None, gen: torch.Gene
 
 
 @torch.no_grad()
-def sample(model: Transformer, n: int, length: int, temperature: float = 1.0,
-           top_k: int | None = None, seed: int = 0, cache: bool = True) -> Tensor:
-    """n sequences (n, length) drawn token by token on the CPU.
+def sample(model: Transformer, n: int, labels: Tensor | None = None, seed: int | None = None,
+           *, length: int | None = None, temperature: float = 1.0, top_k: int | None = None,
+           cache: bool = True) -> Tensor:
+    """n sequences (n, length) of tokens drawn one at a time, on the model's device.
 
-    temperature divides the logits (below 1: safer, above 1: wilder; 0: always the most
-    likely token); top_k keeps only the k most likely tokens. cache=True feeds one new
-    token per step and reuses the keys and values of the earlier ones; cache=False runs the
-    whole prefix again every step (the same tokens, slower).
+    length: tokens per sequence (default: the model's context). temperature divides the
+    logits (below 1: safer, above 1: wilder; 0: always the most likely token); top_k keeps
+    only the k most likely tokens. cache=True feeds one new token per step and reuses the
+    keys and values of the earlier ones; cache=False runs the whole prefix again every step
+    (the same tokens, slower). labels: None (the transformers here are unconditional).
+    seed: the draws' (None: the global random state).
     """
-    if temperature < 0:
+    if labels is not None:
+        raise ValueError("this transformer is unconditional: labels must be None")
+    checks.positive_int("n", n)
+    length = model.context if length is None else length
+    if not temperature >= 0:
         raise ValueError(f"temperature must be >= 0, got {temperature!r}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
-    if not 1 <= length <= model.context:
-        raise ValueError(f"length must be in [1, {model.context}] (the model's context), "
-                         f"got {length!r}")
+    if top_k is not None:
+        checks.positive_int("top_k", top_k)
+    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= model.context:
+        raise ValueError(f"length must be an integer in [1, {model.context}] (the model's "
+                         f"context), got {length!r}")
     dev = checks.device_of(model)
-    gen = torch.Generator().manual_seed(seed)
+    gen = runtime.generator(seed)
     seq = torch.full((n, 1), model.vocab, dtype=torch.long, device=dev)   # the start token
     caches = [{} for _ in model.blocks] if cache else None
     with checks.eval_mode(model):
@@ -284,4 +291,4 @@ def sample(model: Transformer, n: int, length: int, temperature: float = 1.0,
             else:
                 logits = model.step(seq, start=0)[:, -1]
             seq = torch.cat([seq, _pick(logits, temperature, top_k, gen)[:, None]], dim=1)
-    return seq[:, 1:].cpu()
+    return seq[:, 1:]

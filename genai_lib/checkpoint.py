@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from genai_lib.files import atomic_write
 
 FORMAT_VERSION = 2  # 2: a training checkpoint stores its optimiser states by name
 
@@ -43,23 +44,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
-    """Write `payload` to `path` atomically: a temp file in the same folder, fsync, rename."""
+    """Write `payload` to `path` atomically (`files.atomic_write`), creating its folder."""
     if not isinstance(payload, dict):
         raise TypeError(f"payload must be a dict such as {{'model': model.state_dict()}}, "
                         f"got {type(payload).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format_version": FORMAT_VERSION, **payload}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic on POSIX and Windows: readers see old or new, never half
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    versioned = {"format_version": FORMAT_VERSION, **payload}
+    return atomic_write(path, lambda f: torch.save(versioned, f))
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -4,7 +4,9 @@ expected, what was given and the fix -- instead of a traceback from deep inside 
 Torch: `tensor` (a tensor on a module's device, of its dtype), `rows` (a (B, dim) tensor),
 `labels` (integer class labels (n,)), `device_of`, and `eval_mode` / `train_mode`.
 Sample sets for the distances of `metrics`: `samples` (N, D), N >= 2, as float64 torch.
-NumPy: `vector` (N,), `matrix` (N, D). Plain numbers: `positive_int`, `count`.
+NumPy: `vector` (N,), `matrix` (N, D).
+Plain numbers: `positive_int` (an integer in [low, high], or a clear error), `count` (>= 0)
+and `is_positive_int` (the same test as a bool, e.g. for every item of a list).
 """
 
 from __future__ import annotations
@@ -18,10 +20,17 @@ import torch
 from torch import Tensor, nn
 
 
-def positive_int(name: str, value: object, low: int = 1) -> int:
-    """`value` as an int, or a clear error unless it is an integer >= low (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        wanted = ("a positive integer" if low == 1 else
+def is_positive_int(value: object, low: int = 1, high: int | None = None) -> bool:
+    """Whether `value` is an integer (Python or NumPy; bools are not) in [low, high]."""
+    return (not isinstance(value, bool) and isinstance(value, numbers.Integral)
+            and low <= value and (high is None or value <= high))
+
+
+def positive_int(name: str, value: object, low: int = 1, high: int | None = None) -> int:
+    """`value` as an int, or a clear error unless it is an integer in [low, high] (no bools)."""
+    if not is_positive_int(value, low, high):
+        wanted = (f"an integer between {low} and {high}" if high is not None else
+                  "a positive integer" if low == 1 else
                   "a non-negative integer" if low == 0 else f"an integer >= {low}")
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return int(value)

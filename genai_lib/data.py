@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
+import shutil
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from genai_lib import checks, runtime
+from genai_lib.files import atomic_write
 
 
 @dataclass
@@ -126,10 +127,8 @@ def cached_download(url: str, sha: str, folder: Path | None = None,
             raise FileNotFoundError(
                 f"{path} is missing and download=False: put the file there or allow the download")
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".part")
-        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
-            f.write(r.read())
-        os.replace(tmp, path)
+        with urllib.request.urlopen(url, timeout=60) as r:
+            atomic_write(path, lambda f: shutil.copyfileobj(r, f), suffix=".part")
     got = sha256(path)
     if got != sha:
         raise ValueError(f"{path} has SHA-256 {got[:12]}…, expected {sha[:12]}…: the file is "

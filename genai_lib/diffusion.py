@@ -1,7 +1,8 @@
 """Denoising diffusion (Ho et al. 2020): destroy data with Gaussian noise step by step, learn
 to undo one step, and generate by starting from pure noise.
 
-Shapes: data x0 (B, D) flat, scaled to [-1, 1] (`to_signal`); t (B,) integer steps in
+Shapes: data x0 (B, D) flat, on the model's scale [-1, 1] (`Diffusion.scale`: the step
+and the samplers map the data's own scale to it and back); t (B,) integer steps in
 [0, T); labels (B,) integers, with `n_classes` meaning "no label" (classifier-free
 guidance, Ho & Salimans 2022). A denoiser eps(x_t, t[, y]) (B, D) predicts the noise.
 
@@ -18,7 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from genai_lib import checks
+from genai_lib import checks, runtime
 from genai_lib.models import mlp
 from genai_lib.train import Batch, Step
 
@@ -116,12 +117,18 @@ class Diffusion(nn.Module):
     """A denoiser and its noise schedule in one module (the schedule moves and saves with it).
 
     ema_decay: also keep `ema`, a moving average of the denoiser's weights; sample from it.
+    data_range: (low, high) of the data (e.g. (0, 1) for pixels): the model works on the scale
+    [-1, 1] and maps batches to it (`scale`) and samples back (`unscale`). None: no mapping.
     """
 
     def __init__(self, denoiser: nn.Module, timesteps: int = 1000, schedule: str = "cosine",
-                 ema_decay: float | None = 0.999) -> None:
+                 ema_decay: float | None = 0.999,
+                 data_range: tuple[float, float] | None = None) -> None:
         super().__init__()
-        self.denoiser, self.timesteps = denoiser, timesteps
+        checks.positive_int("timesteps", timesteps)
+        if data_range is not None and not data_range[0] < data_range[1]:
+            raise ValueError(f"data_range must be (low, high) with low < high, got {data_range!r}")
+        self.denoiser, self.timesteps, self.data_range = denoiser, timesteps, data_range
         b = betas(timesteps, schedule)
         self.register_buffer("betas", b.float())
         self.register_buffer("alpha_bar", torch.cumprod(1 - b, 0).float())
@@ -135,6 +142,20 @@ class Diffusion(nn.Module):
     def net(self) -> nn.Module:
         """The network to sample with: the averaged denoiser if there is one."""
         return self.ema.module if self.ema is not None else self.denoiser
+
+    def scale(self, x: Tensor) -> Tensor:
+        """Data (B, D) on its own scale -> the model's scale [-1, 1] (unchanged without range)."""
+        if self.data_range is None:
+            return x
+        low, high = self.data_range
+        return 2 * (x - low) / (high - low) - 1
+
+    def unscale(self, x: Tensor) -> Tensor:
+        """The model's scale -> the data's own (the inverse of `scale`), (B, D)."""
+        if self.data_range is None:
+            return x
+        low, high = self.data_range
+        return (x + 1) / 2 * (high - low) + low
 
 
 def q_sample(model: Diffusion, x0: Tensor, t: Tensor, noise: Tensor) -> Tensor:
@@ -175,22 +196,18 @@ def loss(model: Diffusion, x0: Tensor, labels: Tensor | None = None, p_uncond: f
 
 
 def diffusion_step(model: Diffusion, optimizer: torch.optim.Optimizer, p_uncond: float = 0.0,
-                   min_snr: float | None = None, scheduler=None) -> Step:
-    """The step function for `train.fit`: batches x0 (B, D) on the model's scale (images:
-    `to_signal` first) [, labels (B,)].
-
-    scheduler: a torch learning-rate scheduler stepped after every update (or None)."""
+                   min_snr: float | None = None) -> Step:
+    """The step function for `train.fit`: batches x0 (B, D) on the data's own scale
+    [, labels (B,)]; one update of the denoiser, then of its average (`model.ema`)."""
     if not 0.0 <= p_uncond < 1.0:
         raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond!r}")
 
     def step(batch: Batch) -> dict[str, Tensor]:
-        x0, labels = batch[0], (batch[1] if len(batch) > 1 else None)
+        x0, labels = model.scale(batch[0]), (batch[1] if len(batch) > 1 else None)
         value = loss(model, x0, labels, p_uncond, min_snr)
         optimizer.zero_grad(set_to_none=True)
         value.backward()
         optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
         if model.ema is not None:
             model.ema.update_parameters(model.denoiser)
         return {"loss": value.detach()}
@@ -220,8 +237,8 @@ def _start(model: Diffusion, n: int, labels: Tensor | None, seed: int | None):
             labels = checks.labels("labels", labels, n, net.n_classes).to(dev)
     elif labels is not None:
         raise ValueError("this denoiser is unconditional (n_classes=0): labels must be None")
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    x = torch.randn(n, net.data_dim, generator=gen).to(dev)
+    gen = runtime.generator(seed)
+    x = runtime.randn((n, net.data_dim), gen, dev)
     return net, dev, labels, gen, x
 
 
@@ -232,32 +249,29 @@ def _x0(model: Diffusion, x: Tensor, eps: Tensor, t: int, clip: float | None) ->
     return x0 if clip is None else x0.clamp(-clip, clip)
 
 
-@torch.no_grad()
-def sample(model: Diffusion, n: int, labels: Tensor | None = None, steps: int | None = None,
-           guidance: float = 1.0, eta: float = 0.0, clip: float | None = 1.0,
-           seed: int | None = None, keep: int = 0) -> Tensor | tuple[Tensor, list[Tensor]]:
-    """Generate n samples (n, D) on the model's scale, starting from pure noise x_T.
-
-    steps=None: the ancestral sampler of DDPM through all T steps (x_{t-1} drawn from the
-    Gaussian posterior q(x_{t-1} | x_t, x0_hat)). steps=S < T: DDIM (Song et al. 2021),
-    S evenly spaced steps, deterministic when eta = 0. clip: clamp the implied x0 to
-    [-clip, clip] (the data's range); None for data without bounds.
-    keep > 0 also returns `keep` snapshots of x along the way (noise first).
-    """
-    net, dev, labels, gen, x = _start(model, n, labels, seed)
+def _times(model: Diffusion, steps: int | None, eta: float) -> list[int]:
+    """The steps t the sampler visits, from T - 1 down to 0: all of them (DDPM) or S (DDIM)."""
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)
                               or not 1 <= steps <= model.timesteps):
         raise ValueError(f"steps must be an integer in [1, {model.timesteps}] or None, "
                          f"got {steps!r}")
-    if eta < 0:
+    if not eta >= 0:
         raise ValueError(f"eta must be >= 0 (0: deterministic DDIM, 1: as random as DDPM), "
                          f"got {eta!r}")
-    ddpm = steps is None
-    times = (list(range(model.timesteps - 1, -1, -1)) if ddpm else
-             torch.linspace(model.timesteps - 1, 0, steps).round().long().tolist())
-    if isinstance(keep, bool) or not isinstance(keep, int) or not 0 <= keep <= len(times):
-        raise ValueError(f"keep must be an integer in [0, {len(times)}] (snapshots along the "
-                         f"{len(times)} steps), got {keep!r}")
+    if steps is None:
+        return list(range(model.timesteps - 1, -1, -1))
+    return torch.linspace(model.timesteps - 1, 0, steps).round().long().tolist()
+
+
+@torch.no_grad()
+def _reverse(model: Diffusion, n: int, labels: Tensor | None, seed: int | None,
+             steps: int | None, guidance: float, eta: float, clip: float | None, keep: int):
+    """The reverse process on the model's scale: x_0 (n, D) and `keep` snapshots on the way."""
+    net, dev, labels, gen, x = _start(model, n, labels, seed)
+    ddpm, times = steps is None, _times(model, steps, eta)
+    if clip is not None and not clip > 0:
+        raise ValueError(f"clip must be a positive number (the data's range, 1 on the model's "
+                         f"scale) or None, got {clip!r}")
     marks = set(torch.linspace(0, len(times) - 1, keep).round().long().tolist()) if keep else set()
     path = []
     with checks.eval_mode(net):
@@ -279,4 +293,33 @@ def sample(model: Diffusion, n: int, labels: Tensor | None = None, steps: int | 
             x = ab_prev.sqrt() * x0 + (1 - ab_prev - var).clamp(min=0).sqrt() * eps
             if prev >= 0 and var > 0:
                 x = x + var.sqrt() * torch.randn(x.shape, generator=gen).to(dev)
-    return (x, path + [x.cpu()]) if keep else x
+    return x, path + [x.cpu()]
+
+
+def sample(model: Diffusion, n: int, labels: Tensor | None = None, seed: int | None = None, *,
+           steps: int | None = None, guidance: float = 1.0, eta: float = 0.0,
+           clip: float | None = 1.0) -> Tensor:
+    """n samples (n, D) on the data's own scale, on the model's device, from pure noise x_T.
+
+    steps=None: the ancestral sampler of DDPM through all T steps (x_{t-1} drawn from the
+    Gaussian posterior q(x_{t-1} | x_t, x0_hat)). steps=S < T: DDIM (Song et al. 2021),
+    S evenly spaced steps, deterministic when eta = 0. clip: clamp the implied x0 to
+    [-clip, clip] on the model's scale; None for data without bounds. labels (n,) and
+    guidance w: see `guided_noise`. seed: the noise's (None: the global random state).
+    """
+    x, _ = _reverse(model, n, labels, seed, steps, guidance, eta, clip, 0)
+    return model.unscale(x)
+
+
+def trajectory(model: Diffusion, n: int, labels: Tensor | None = None, seed: int | None = None,
+               *, keep: int = 10, steps: int | None = None, guidance: float = 1.0,
+               eta: float = 0.0, clip: float | None = 1.0) -> list[Tensor]:
+    """The reverse path of `sample` (same settings, same seed, same samples): `keep`
+    snapshots of x (n, D) evenly spaced along the steps, pure noise first, then x_0; on the
+    data's own scale, on the CPU."""
+    n_times = len(_times(model, steps, eta))
+    if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= n_times:
+        raise ValueError(f"keep must be an integer in [1, {n_times}] (snapshots along the "
+                         f"{n_times} steps), got {keep!r}")
+    _, path = _reverse(model, n, labels, seed, steps, guidance, eta, clip, keep)
+    return [model.unscale(x) for x in path]

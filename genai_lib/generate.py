@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from genai_lib import quality, recipes, runtime, sound
+from genai_lib import checks, quality, recipes, runtime, sound
+from genai_lib.files import atomic_write
 
 
 def _writable(path: str, flag: str, suffixes: tuple[str, ...] = (".npy",)) -> Path:
@@ -39,23 +39,15 @@ def _writable(path: str, flag: str, suffixes: tuple[str, ...] = (".npy",)) -> Pa
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
-    """Write array to path atomically: a temporary file in the same folder, then a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write array to path with numpy.save, atomically (`files.atomic_write`)."""
+    atomic_write(path, lambda f: np.save(f, array))
 
 
 def generate(name: str, samples: int, out: str, labels: str | None = None, seed: int = 0,
              profile: str | None = None, quiet: bool = False) -> str:
     """Train recipe `name`, write `samples` rows to `out` (and labels); returns a summary line."""
     r = recipes.recipe(name)  # unknown names fail here, before any training
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"--samples must be a positive integer, got {samples!r}")
+    checks.positive_int("--samples", samples)
     if labels is not None and not r.conditional:
         raise ValueError(f"{name} is unconditional: --labels is only for the conditional "
                          f"recipes ({', '.join(n for n, x in recipes.RECIPES.items() if x.conditional)})")

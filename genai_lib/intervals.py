@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from genai_lib.checks import vector
+from genai_lib.checks import positive_int, vector
 
 
 def _same_length(**arrays: np.ndarray) -> None:
@@ -155,9 +155,7 @@ def binomial_interval(k: int, n: int, level: float = 0.95
     """Clopper-Pearson (exact) interval for a proportion from k successes in n trials."""
     from scipy.stats import beta
 
-    if isinstance(n, bool) or int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer (the number of trials), "
-                         f"got {n!r}")
+    n = positive_int("n (the number of trials)", n)
     if int(k) != k or not 0 <= k <= n:
         raise ValueError(f"k must be an integer between 0 and n = {n}, got {k!r}")
     a = 1.0 - _check_level(level)
@@ -195,11 +193,9 @@ def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0,
     together) with replacement: (difference, low, high)."""
     a, b = vector("a", a), vector("b", b)
     _same_length(a=a, b=b)
-    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 100:
-        raise ValueError(f"n_boot must be an integer >= 100 (2000 is usual), got "
-                         f"{n_boot!r}")
+    n_boot = positive_int("n_boot (2000 is usual)", n_boot, low=100)
     return paired_metric_bootstrap(lambda _, s: stat(s), np.zeros(len(a)), a, b,
-                                   int(n_boot), seed, level)
+                                   n_boot, seed, level)
 
 
 def paired_metric_bootstrap(metric: Callable, y, pred_a, pred_b, n_boot: int = 1000,
@@ -219,12 +215,10 @@ def paired_metric_bootstrap(metric: Callable, y, pred_a, pred_b, n_boot: int = 1
         raise ValueError(f"y, pred_a and pred_b must have the same length >= 2, "
                          f"got {len(y)}, {len(a)}, {len(b)}")
     level = _check_level(level)
-    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 10:
-        raise ValueError(f"n_boot must be an integer >= 10 (1000 is usual), "
-                         f"got {n_boot!r}")
+    n_boot = positive_int("n_boot (1000 is usual)", n_boot, low=10)
     rng = np.random.default_rng(seed)
     gaps = []
-    for _ in range(int(n_boot)):
+    for _ in range(n_boot):
         i = rng.integers(0, len(y), len(y))
         try:
             gaps.append(metric(y[i], a[i]) - metric(y[i], b[i]))

@@ -50,13 +50,12 @@ def activation_layer(name: Activation) -> nn.Module:
 def _check_sizes(sizes: Sequence[int], dropout: float) -> list[int]:
     """Layer widths [n_in, ..., n_out] as a list, and the dropout rate, checked."""
     sizes = list(sizes)
-    if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
-                                 for s in sizes):
+    if len(sizes) < 2 or not all(checks.is_positive_int(s) for s in sizes):
         raise ValueError(f"sizes must list at least 2 positive integers "
                          f"[n_in, ..., n_out], got {sizes!r}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    return sizes
+    return [int(s) for s in sizes]  # NumPy integers too
 
 
 def mlp(sizes: Sequence[int], activation: Activation = "relu", dropout: float = 0.0,
@@ -169,7 +168,7 @@ class CNN(nn.Module):
         super().__init__()
         self.config = cfg = CNNConfig(in_channels, image_size, tuple(channels), hidden, classes,
                                       dropout)
-        if not cfg.channels or any(c <= 0 for c in cfg.channels):
+        if not cfg.channels or not all(checks.is_positive_int(c) for c in cfg.channels):
             raise ValueError(f"channels must be a non-empty list of positive ints, got {channels!r}")
         side = cfg.image_size // 2 ** len(cfg.channels)
         if side < 1:

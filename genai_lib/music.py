@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from genai_lib import checks, runtime
+from genai_lib.files import atomic_write
 
 REST = -1
 LOW, HIGH = 57, 84        # A3 .. C6: the sopranos' range after moving every chorale to C / A minor
@@ -94,11 +95,9 @@ def load_chorales(n: int = 40, steps_per_quarter: int = 2, cache: bool = True) -
     from music21 import corpus
 
     lines = [soprano_line(corpus.parse(p), steps_per_quarter) for p in chorale_paths(n)]
-    if cache:  # write to a temporary name first: a crash never leaves a half-written cache
-        tmp = path.with_name(path.stem + ".part.npz")
-        np.savez_compressed(tmp, pitches=np.concatenate(lines),
-                            lengths=np.array([len(x) for x in lines]))
-        tmp.replace(path)
+    if cache:  # atomically: a crash never leaves a half-written cache
+        atomic_write(path, lambda f: np.savez_compressed(
+            f, pitches=np.concatenate(lines), lengths=np.array([len(x) for x in lines])))
     return lines
 
 

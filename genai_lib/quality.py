@@ -1,7 +1,9 @@
 """Is a generator any good? A learned judge, the classical baselines, and one quality table.
 
 Shapes: samples and real data are flat (N, D) pixels in [0, 1]; labels (N,) integers.
-The distances themselves (MMD, Fréchet, k-NN precision/recall) live in `metrics`.
+The distances themselves (MMD, Fréchet, k-NN precision/recall) live in `metrics`, the
+distance to the closest training image in `neighbours`, the fitted baselines' densities in
+`density`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from genai_lib import checks, metrics, runtime
+from genai_lib import checks, density, metrics, runtime
 from genai_lib.intervals import VERDICTS, verdict
 from genai_lib.models import mlp
-from genai_lib.synthetic import distance_to_closest_record
+from genai_lib.neighbours import distance_to_closest_record, near_copy_share
 
 QUANTILE = 0.05  # copy rate: "closer than 95 % of held-out images are to their nearest training image"
 
@@ -73,25 +75,6 @@ def features(model: nn.Module, x: Tensor | np.ndarray) -> Tensor:
         return torch.cat([body(x[i:i + 1024].to(dev)).cpu() for i in range(0, len(x), 1024)])
 
 
-def fit_mixture(x: np.ndarray, components: int, seed: int = 0):
-    """A sklearn GaussianMixture of `components` full-covariance Gaussians fitted to x (N, D)."""
-    from sklearn.mixture import GaussianMixture
-
-    return GaussianMixture(components, covariance_type="full", reg_covar=1e-4,
-                           random_state=seed).fit(x)
-
-
-def sample_mixture(gmm, n: int, seed: int = 0) -> Tensor:
-    """n draws (n, D), in random order, from a fitted full-covariance sklearn GaussianMixture."""
-    g = torch.Generator().manual_seed(seed)
-    weights = torch.as_tensor(gmm.weights_, dtype=torch.float64)
-    comp = torch.multinomial(weights, n, replacement=True, generator=g)        # (n,)
-    means = torch.as_tensor(gmm.means_, dtype=torch.float64)                   # (K, D)
-    chol = torch.linalg.cholesky(torch.as_tensor(gmm.covariances_, dtype=torch.float64))
-    eps = torch.randn(n, means.shape[1], 1, generator=g, dtype=torch.float64)
-    return (means[comp] + (chol[comp] @ eps).squeeze(-1)).float()
-
-
 def baselines(real_train: Tensor | np.ndarray, n: int, seed: int = 0, components: int = 20,
               pca_dim: int | None = None) -> dict[str, Tensor]:
     """Three reference "generators" (n, D), pixels clipped to [0, 1]: uniform noise, one
@@ -105,16 +88,12 @@ def baselines(real_train: Tensor | np.ndarray, n: int, seed: int = 0, components
     real = checks.samples("real_train", real_train)
     checks.positive_int("n", n)
     g = torch.Generator().manual_seed(seed)
-    dim = real.shape[1]
-    noise = torch.rand(n, dim, generator=g)
-    mean, cov = real.mean(0), torch.cov(real.T)
-    # A little jitter: constant pixels (always 0 at the border) make cov singular.
-    chol = torch.linalg.cholesky(cov + 1e-6 * torch.eye(dim, dtype=cov.dtype))
-    gauss = mean + torch.randn(n, dim, generator=g, dtype=cov.dtype) @ chol.T
+    noise = torch.rand(n, real.shape[1], generator=g)
+    gauss = density.sample_gaussian(real, n, generator=g)
     x = real.numpy()
     pca = PCA(pca_dim, random_state=seed).fit(x) if pca_dim else None
     codes = pca.transform(x) if pca else x
-    drawn = sample_mixture(fit_mixture(codes, components, seed), n, seed).numpy()
+    drawn = density.sample_mixture(density.fit_mixture(codes, components, seed), n, seed).numpy()
     drawn = pca.inverse_transform(drawn) if pca else drawn
     return {"noise": noise, "Gaussian": gauss.clamp(0, 1).float(),
             "Gaussian mixture": torch.as_tensor(drawn, dtype=torch.float32).clamp(0, 1)}
@@ -128,19 +107,9 @@ def copy_rate(samples: Tensor | np.ndarray, real_train: Tensor | np.ndarray,
     the held-out images (K, D) are to theirs. Held-out data scores `quantile` by construction;
     the training set itself scores 1 (the warning line of a generator that memorises).
     """
-    return _share_closer(samples, real_train, _copy_threshold(real_train, real_test, quantile))
-
-
-def _copy_threshold(real_train, real_test, quantile: float) -> float:
-    """The `quantile` of held-out images' distances to their nearest training image."""
-    if not 0 < quantile < 1:
-        raise ValueError(f"quantile must be between 0 and 1, got {quantile!r}")
-    return float(np.quantile(distance_to_closest_record(real_test, real_train), quantile))
-
-
-def _share_closer(samples, real_train, threshold: float) -> float:
-    """Share of samples (N, D) whose nearest training image is nearer than `threshold`."""
-    return float(np.mean(distance_to_closest_record(samples, real_train) < threshold))
+    return near_copy_share(distance_to_closest_record(samples, real_train),
+                           distance_to_closest_record(real_test, real_train), quantile,
+                           name="quantile")
 
 
 def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarray,
@@ -172,7 +141,7 @@ def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarr
         sets[name] = x
     h = metrics.median_bandwidth(ref[: m // 2], ref[m // 2:])  # the median within real_test
     ref_feat = features(judge, ref)
-    threshold = _copy_threshold(train, ref, QUANTILE)  # once, not once per row
+    held_out = distance_to_closest_record(ref, train)  # once, not once per row
     table: dict[str, dict[str, float]] = {}
     for name, x in sets.items():
         feat = features(judge, x)
@@ -181,7 +150,8 @@ def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarr
         table[name] = {"frechet": metrics.frechet_distance(feat, ref_feat),
                        "precision": float(np.mean([p for p, _ in pr])),
                        "recall": float(np.mean([r for _, r in pr])),
-                       "copy rate": _share_closer(x, train, threshold),
+                       "copy rate": near_copy_share(distance_to_closest_record(x, train),
+                                                    held_out, QUANTILE),
                        "mmd": metrics.mmd(x, ref, bandwidth=h)}
     return table
 

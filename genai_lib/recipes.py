@@ -2,9 +2,10 @@
 epochs per profile, shared by the chapters and by `python -m genai_lib.generate`.
 
 Each recipe is justified by a measured table in its chapter (05b for the GANs, 06 for the
-VAEs, 06a for MNIST, 06b for diffusion, 06d for the autoregressive models). `train_recipe`
-trains one; `Trained.sample(n)` draws flat images (n, D) in [0, 1] on the CPU (melodies of
-MIDI pitches for chorales-transformer).
+VAEs, 06a for MNIST, 06b for diffusion, 06d for the autoregressive models). A recipe holds
+its family's settings (`GANSettings`, ...); the family's build, step and sampler are found
+in one table, `FAMILIES`. `train_recipe` trains one; `Trained.sample(n)` draws flat images
+(n, D) in [0, 1] on the CPU (melodies of MIDI pitches for chorales-transformer).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genai_lib import autoregressive, checkpoint, convnets, data, diffusion, gan, music, runtime
@@ -25,75 +26,134 @@ from genai_lib import quality, unet, vae
 from genai_lib.quality import balanced_labels
 
 
+# ---------------------------------------------------------------- settings, one per family
+# Every constant a recipe trains and samples with, in the family's own words.
+@dataclass(frozen=True)
+class GANSettings:
+    """A GAN: noise size L, hidden width (MLP) or channels (conv), Adam, the generator's EMA."""
+
+    latent_dim: int
+    hidden: int
+    network: str = "mlp"              # or "conv" (DCGAN-style, 28x28)
+    lr: float = 3e-3
+    betas: tuple[float, float] = (0.0, 0.99)
+    weight_decay: float = 0.0
+    ema_decay: float | None = 0.99    # average of the generator's weights (sampled from)
+    loss: str = "ns"                  # gan.LOSSES
+    one_cycle: bool = False
+
+
+@dataclass(frozen=True)
+class VAESettings:
+    """A VAE: code size L, hidden width (MLP) or channels (conv), the KL weight, the prior."""
+
+    latent_dim: int
+    hidden: int
+    network: str = "mlp"              # or "conv" (28x28)
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    beta: float = 1.0                 # weight of the KL term
+    code_prior: int = 0               # mixture components fitted to the codes (0: N(0, I))
+    one_cycle: bool = False
+
+
+@dataclass(frozen=True)
+class DiffusionSettings:
+    """A diffusion model: the denoiser, the forward process, the loss and the sampler."""
+
+    hidden: int                       # MLP width, or the U-Net's first channel count
+    network: str = "mlp"              # or "unet" (28x28)
+    blocks: int = 3                   # residual blocks of the MLP denoiser
+    dropout: float = 0.0              # inside the denoiser's blocks
+    timesteps: int = 250              # T, the steps of the forward process (cosine schedule)
+    lr: float = 4e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    ema_decay: float | None = 0.999   # average of the denoiser's weights (sampled from)
+    min_snr: float | None = 5.0       # the min-SNR loss weight gamma (None: L_simple)
+    p_uncond: float = 0.1             # conditional recipes: labels dropped this often
+    one_cycle: bool = True            # the learning rate: up for 10 % of updates, then down
+    sample_steps: int | None = None   # DDIM steps (None: all T, ancestral)
+    eta: float = 0.0                  # DDIM's noise (1: as random as DDPM)
+    guidance: float = 1.0             # classifier-free guidance scale w
+
+
+@dataclass(frozen=True)
+class TransformerSettings:
+    """A decoder-only transformer over the dataset's tokens."""
+
+    dim: int                          # model width
+    layers: int = 2                   # blocks
+    heads: int = 4                    # attention heads per block
+    dropout: float = 0.0
+    lr: float = 2e-3
+    betas: tuple[float, float] = (0.9, 0.99)
+    weight_decay: float = 0.05        # AdamW's
+    one_cycle: bool = True
+    temperature: float = 1.0          # sampling temperature
+
+
+Settings = GANSettings | VAESettings | DiffusionSettings | TransformerSettings
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How one generator is built and trained. epochs: (quick profile, full profile)."""
 
     name: str
-    dataset: str                      # "digits" (8x8), "mnist" (28x28), "digits-binary", "chorales"
-    family: str                       # "gan", "vae", "diffusion" or "autoregressive"
+    dataset: str                      # a key of DATASETS
+    settings: Settings
     epochs: tuple[int, int]
     batch_size: int
-    lr: float
-    latent_dim: int
-    hidden: int                       # MLP width, or channels of a conv network
     conditional: bool = False
-    network: str = "mlp"              # or "conv" (GAN, VAE), "unet" (diffusion)
-    betas: tuple[float, float] = (0.9, 0.999)   # Adam's
-    ema_decay: float | None = None    # GAN: average of the generator's weights
-    beta: float = 1.0                 # VAE: weight of the KL term
-    code_prior: int = 0               # VAE: mixture components fitted to the codes (0: N(0, I))
     quick_rows: int | None = None     # quick profile: train on the first rows only
-    timesteps: int = 250              # diffusion: T, the steps of the forward process
-    blocks: int = 3                   # diffusion: residual blocks of the MLP denoiser
-    dropout: float = 0.0              # diffusion: dropout inside the denoiser's blocks
-    sample_steps: int | None = None   # diffusion: DDIM steps (None: all T, ancestral)
-    eta: float = 0.0                  # diffusion: DDIM's noise (1: as random as DDPM)
-    guidance: float = 1.0             # diffusion: classifier-free guidance scale w
-    heads: int = 4                    # autoregressive: attention heads per block
-    temperature: float = 1.0          # autoregressive: sampling temperature
     about: str = ""
 
+    @property
+    def family(self) -> str:
+        """"gan", "vae", "diffusion" or "autoregressive"."""
+        return FAMILIES[type(self.settings)].name
 
-_GAN = dict(family="gan", lr=3e-3, betas=(0.0, 0.99), ema_decay=0.99, batch_size=128)
+
+_GAN = GANSettings(latent_dim=32, hidden=512)
+_MNIST_GAN = GANSettings(latent_dim=64, hidden=512, lr=2e-3)
+_DIGITS_DIFFUSION = DiffusionSettings(hidden=256, dropout=0.1, sample_steps=50, eta=1.0)
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
-    Recipe("digits-gan", "digits", epochs=(30, 200), latent_dim=32, hidden=512, **_GAN,
+    Recipe("digits-gan", "digits", _GAN, epochs=(30, 200), batch_size=128,
            about="MLP GAN, batch 128, Adam(3e-3, betas 0/0.99), EMA of G"),
-    Recipe("digits-cgan", "digits", epochs=(30, 300), latent_dim=32, hidden=256,
-           conditional=True, **_GAN, about="conditional MLP GAN, same training as digits-gan"),
-    Recipe("digits-vae", "digits", "vae", epochs=(30, 200), batch_size=64, lr=1e-3,
-           latent_dim=16, hidden=256, beta=0.1, code_prior=10,
+    Recipe("digits-cgan", "digits", replace(_GAN, hidden=256), epochs=(30, 300),
+           batch_size=128, conditional=True,
+           about="conditional MLP GAN, same training as digits-gan"),
+    Recipe("digits-vae", "digits", VAESettings(16, 256, beta=0.1, code_prior=10),
+           epochs=(30, 200), batch_size=64,
            about="MLP VAE, 16-D code, beta 0.1, a 10-component mixture prior on the codes"),
-    Recipe("digits-cvae", "digits", "vae", epochs=(30, 200), batch_size=64, lr=1e-3,
-           latent_dim=16, hidden=256, beta=0.05, conditional=True,
+    Recipe("digits-cvae", "digits", VAESettings(16, 256, beta=0.05), epochs=(30, 200),
+           batch_size=64, conditional=True,
            about="conditional MLP VAE, 16-D code, beta 0.05"),
-    Recipe("mnist-gan", "mnist", epochs=(2, 100), latent_dim=64, hidden=512,
-           quick_rows=1000, **{**_GAN, "lr": 2e-3},
-           about="MLP GAN on 28x28 (the digits-gan training), EMA of G"),
-    Recipe("mnist-dcgan", "mnist", epochs=(2, 30), latent_dim=64, hidden=32, network="conv",
-           quick_rows=1000, **{**_GAN, "lr": 2e-3},
+    Recipe("mnist-gan", "mnist", _MNIST_GAN, epochs=(2, 100), batch_size=128,
+           quick_rows=1000, about="MLP GAN on 28x28 (the digits-gan training), EMA of G"),
+    Recipe("mnist-dcgan", "mnist", replace(_MNIST_GAN, hidden=32, network="conv"),
+           epochs=(2, 30), batch_size=128, quick_rows=1000,
            about="DCGAN-style conv GAN on 28x28, EMA of G"),
-    Recipe("mnist-vae", "mnist", "vae", epochs=(2, 30), batch_size=64, lr=1e-3,
-           latent_dim=16, hidden=32, network="conv", beta=0.1, code_prior=10, quick_rows=1000,
+    Recipe("mnist-vae", "mnist", VAESettings(16, 32, network="conv", beta=0.1, code_prior=10),
+           epochs=(2, 30), batch_size=64, quick_rows=1000,
            about="conv VAE on 28x28, 16-D code, beta 0.1, mixture prior on the codes"),
-    Recipe("digits-diffusion", "digits", "diffusion", epochs=(60, 1000), batch_size=128,
-           lr=4e-3, latent_dim=0, hidden=256, dropout=0.1, ema_decay=0.999,
-           sample_steps=50, eta=1.0,
+    Recipe("digits-diffusion", "digits", _DIGITS_DIFFUSION, epochs=(60, 1000), batch_size=128,
            about="MLP denoiser, T 250 cosine, min-SNR 5 loss, one-cycle lr, 50 DDIM steps"),
-    Recipe("digits-diffusion-cond", "digits", "diffusion", epochs=(60, 500), batch_size=128,
-           lr=4e-3, latent_dim=0, hidden=256, dropout=0.1, ema_decay=0.999, conditional=True,
-           sample_steps=50,
+    Recipe("digits-diffusion-cond", "digits", replace(_DIGITS_DIFFUSION, eta=0.0),
+           epochs=(60, 500), batch_size=128, conditional=True,
            about="the same, told the label (dropped 10 % of the time); DDIM, guidance 1"),
-    Recipe("mnist-diffusion", "mnist", "diffusion", epochs=(1, 8), batch_size=64, lr=2e-3,
-           latent_dim=0, hidden=16, network="unet", ema_decay=0.995, quick_rows=256,
-           sample_steps=25, eta=1.0,
+    Recipe("mnist-diffusion", "mnist",
+           DiffusionSettings(16, network="unet", lr=2e-3, ema_decay=0.995, sample_steps=25,
+                             eta=1.0),
+           epochs=(1, 8), batch_size=64, quick_rows=256,
            about="small U-Net denoiser on 28x28, T 250 cosine, 25 DDIM steps"),
-    Recipe("digits-autoregressive", "digits-binary", "autoregressive", epochs=(2, 60),
-           batch_size=64, lr=2e-3, latent_dim=0, hidden=64, blocks=2, dropout=0.25,
-           betas=(0.9, 0.99), quick_rows=400,
+    Recipe("digits-autoregressive", "digits-binary", TransformerSettings(64, dropout=0.25),
+           epochs=(2, 60), batch_size=64, quick_rows=400,
            about="transformer over the 64 binarised pixels, one at a time"),
-    Recipe("chorales-transformer", "chorales", "autoregressive", epochs=(2, 8), batch_size=64,
-           lr=2e-3, latent_dim=0, hidden=96, blocks=3, dropout=0.1, betas=(0.9, 0.99),
+    Recipe("chorales-transformer", "chorales", TransformerSettings(96, layers=3, dropout=0.1),
+           epochs=(2, 8), batch_size=64,
            about="transformer over soprano lines, 32 eighth notes, 29 tokens"),
 )}
 
@@ -108,21 +168,48 @@ def recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
+def _digits_binary(seed: int) -> data.Split:
+    """The 8x8 digits with every pixel rounded to 0 or 1 (N, 64)."""
+    d = data.digits(seed=seed)
+    return data.Split((d.x_train > 0.5).float(), d.y_train, (d.x_test > 0.5).float(), d.y_test)
+
+
+def _pixels(x: Tensor) -> Tensor:
+    """Samples as images in [0, 1] on the CPU (a sampler's values, clamped)."""
+    return x.float().clamp(0, 1).cpu()
+
+
+def _melodies(x: Tensor) -> Tensor:
+    """Melody tokens (n, T) -> MIDI pitches (n, T) on the CPU."""
+    return torch.as_tensor(music.from_tokens(x.cpu().numpy()))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What a recipe trains on: the split, its width, its tokens and how samples look."""
+
+    load: Callable[[int, str], data.Split]    # (seed, profile) -> split
+    dim: int                                  # features per row, or tokens per sequence
+    vocab: int = 0                            # token data: the vocabulary size
+    decode: Callable[[Tensor], Tensor] = _pixels  # a sampler's output -> the samples shown
+
+
+DATASETS: dict[str, Dataset] = {
+    "digits": Dataset(lambda seed, profile: data.digits(seed=seed), 64),
+    "mnist": Dataset(lambda seed, profile: data.mnist_subset(seed=seed), convnets.DATA_DIM),
+    "digits-binary": Dataset(lambda seed, profile: _digits_binary(seed), 64, vocab=2),
+    "chorales": Dataset(lambda seed, profile: chorale_split(CHORALES[profile == "full"]),
+                        MELODY_STEPS, vocab=music.HIGH - music.LOW + 2, decode=_melodies),
+}
+
+
 def load_data(dataset: str, seed: int = 0, profile: str | None = None) -> data.Split:
     """The train/held-out split a recipe trains on: digits (N, 64), mnist (N, 784),
     digits-binary (N, 64) pixels in {0, 1}, or chorales (N, 32) melody tokens (labels 0)."""
-    if dataset == "digits":
-        return data.digits(seed=seed)
-    if dataset == "mnist":
-        return data.mnist_subset(seed=seed)
-    if dataset == "digits-binary":
-        d = data.digits(seed=seed)
-        return data.Split((d.x_train > 0.5).float(), d.y_train, (d.x_test > 0.5).float(),
-                          d.y_test)
-    if dataset == "chorales":
-        return chorale_split(CHORALES[(profile or runtime.profile()) == "full"])
-    raise ValueError(f"dataset must be 'digits', 'mnist', 'digits-binary' or 'chorales', "
-                     f"got {dataset!r}")
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(map(repr, DATASETS))}, "
+                         f"got {dataset!r}")
+    return DATASETS[dataset].load(seed, profile or runtime.profile())
 
 
 def chorale_split(n: int, length: int = MELODY_STEPS) -> data.Split:
@@ -136,85 +223,108 @@ def chorale_split(n: int, length: int = MELODY_STEPS) -> data.Split:
                       torch.zeros(len(te), dtype=torch.long))
 
 
+# ---------------------------------------------------------------- the families, one table
+# Each family builds its model (and names the modules its optimisers update), makes its
+# step for `train.fit` and draws samples; `build`, `train_recipe` and `Trained.sample` look
+# the family up here by the type of the recipe's settings.
+def _gan(r: Recipe, ds: Dataset) -> tuple[nn.Module, dict[str, nn.Module]]:
+    s, classes = r.settings, 10 if r.conditional else 0
+    if s.network == "conv":
+        g, d = convnets.ConvGenerator(s.latent_dim, s.hidden), convnets.ConvDiscriminator(s.hidden)
+    else:
+        g = gan.Generator(s.latent_dim, ds.dim, s.hidden, n_classes=classes, output="sigmoid")
+        d = gan.Discriminator(ds.dim, s.hidden, n_classes=classes)
+    return gan.GAN(g, d, ema_decay=s.ema_decay), {"discriminator": d, "generator": g}
+
+
+def _vae(r: Recipe, ds: Dataset) -> tuple[nn.Module, dict[str, nn.Module]]:
+    s = r.settings
+    model = vae.VAE(vae.VAEConfig(data_dim=ds.dim, latent_dim=s.latent_dim, hidden=s.hidden,
+                                  cond_dim=10 if r.conditional else 0, network=s.network))
+    return model, {"model": model}
+
+
+def _diffusion(r: Recipe, ds: Dataset) -> tuple[nn.Module, dict[str, nn.Module]]:
+    s, classes = r.settings, 10 if r.conditional else 0
+    net = (unet.UNet(s.hidden, n_classes=classes) if s.network == "unet" else
+           diffusion.Denoiser(ds.dim, s.hidden, s.blocks, n_classes=classes, dropout=s.dropout))
+    model = diffusion.Diffusion(net, s.timesteps, ema_decay=s.ema_decay, data_range=(0.0, 1.0))
+    return model, {"denoiser": net}
+
+
+def _transformer(r: Recipe, ds: Dataset) -> tuple[nn.Module, dict[str, nn.Module]]:
+    s = r.settings
+    model = autoregressive.Transformer(ds.vocab, ds.dim, s.dim, s.heads, s.layers, s.dropout)
+    return model, {"model": model}
+
+
+@dataclass(frozen=True)
+class Family:
+    """One family's part in the recipes: build, step, sample (and how batches look)."""
+
+    name: str
+    build: Callable[[Recipe, Dataset], tuple[nn.Module, dict[str, nn.Module]]]
+    step: Callable[[Recipe, nn.Module, dict[str, torch.optim.Optimizer]], train.Step]
+    sample: Callable[..., Tensor]             # sample(model, n, labels, seed, **settings)
+    sample_settings: tuple[str, ...] = ()     # the settings fields `sample` takes
+    tokens: bool = False                      # batches of integer tokens
+
+
+FAMILIES: dict[type, Family] = {
+    GANSettings: Family(
+        "gan", _gan, lambda r, m, o: gan.gan_step(m, o["generator"], o["discriminator"],
+                                                  r.settings.loss), gan.sample),
+    VAESettings: Family(
+        "vae", _vae, lambda r, m, o: vae.vae_step(m, o["model"], beta=r.settings.beta),
+        vae.sample),
+    DiffusionSettings: Family(
+        "diffusion", _diffusion,
+        lambda r, m, o: diffusion.diffusion_step(
+            m, o["denoiser"], p_uncond=r.settings.p_uncond if r.conditional else 0.0,
+            min_snr=r.settings.min_snr),
+        diffusion.sample, ("steps", "eta", "guidance")),
+    TransformerSettings: Family(
+        "autoregressive", _transformer,
+        lambda r, m, o: autoregressive.sequence_step(m, o["model"]), autoregressive.sample,
+        ("temperature",), tokens=True),
+}
+_SAMPLE_SETTING = {"steps": "sample_steps"}   # sampler argument -> settings field
+
+
 @dataclass
 class Trained:
-    """A trained recipe: the model (gan.GAN or vae.VAE), its history and training time."""
+    """A trained recipe: the model (e.g. gan.GAN, vae.VAE), its history and training time."""
 
     recipe: Recipe
     model: nn.Module
     history: dict[str, list[float]]
     seconds: float
-    prior: object = field(default=None, repr=False)   # VAE: a fitted code mixture, or None
     batches: int = 0      # training compute: epochs x batches per epoch (one step per batch)
 
-    @property
-    def generator(self) -> nn.Module:
-        """The network that draws samples: the GAN's averaged generator if it has one."""
-        if self.recipe.family == "vae":
-            return self.model
-        if self.recipe.family == "diffusion":
-            return self.model.net
-        if self.recipe.family == "autoregressive":
-            return self.model
-        return self.model.ema.module if self.model.ema is not None else self.model.generator
-
     def sample(self, n: int, labels: Tensor | None = None, seed: int = 0) -> Tensor:
-        """n samples (n, D) in [0, 1] on the CPU; labels (n,) for a conditional recipe
-        (default: balanced, shuffled). The same seed gives the same samples."""
-        if self.recipe.conditional and labels is None:
+        """n samples on the CPU: flat images (n, D) in [0, 1], or melodies of MIDI pitches
+        (n, T); labels (n,) for a conditional recipe (default: balanced, shuffled). The same
+        seed gives the same samples."""
+        r = self.recipe
+        if r.conditional and labels is None:
             labels = balanced_labels(n, seed=seed)
-        if not self.recipe.conditional and labels is not None:
-            raise ValueError(f"{self.recipe.name} is unconditional: labels must be None")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            if self.recipe.family == "gan":
-                out = gan.sample(self.generator, n, labels=labels)
-            elif self.recipe.family == "autoregressive":
-                length = MELODY_STEPS if self.recipe.dataset == "chorales" else 64
-                out = autoregressive.sample(self.model, n, length,
-                                            temperature=self.recipe.temperature, seed=seed)
-                if self.recipe.dataset == "chorales":  # melodies of MIDI pitches
-                    return torch.as_tensor(music.from_tokens(out.numpy()))
-                out = out.float()
-            elif self.recipe.family == "diffusion":
-                r = self.recipe
-                out = diffusion.to_pixels(diffusion.sample(
-                    self.model, n, labels, steps=r.sample_steps, guidance=r.guidance, eta=r.eta,
-                    seed=seed))
-            else:
-                c = None if labels is None else F.one_hot(labels.long(), 10).float()
-                out = vae.sample(self.model, n, c, prior=self.prior, seed=seed)
-        return out.clamp(0, 1).cpu()
+        if not r.conditional and labels is not None:
+            raise ValueError(f"{r.name} is unconditional: labels must be None")
+        family = FAMILIES[type(r.settings)]
+        settings = {k: getattr(r.settings, _SAMPLE_SETTING.get(k, k))
+                    for k in family.sample_settings}
+        out = family.sample(self.model, n, labels, seed, **settings)
+        return DATASETS[r.dataset].decode(out)
 
 
 def build(r: Recipe) -> tuple[nn.Module, dict[str, torch.optim.Optimizer]]:
-    """The untrained model of a recipe and its optimisers, by the name of what they update."""
-    dim = 64 if r.dataset == "digits" else convnets.DATA_DIM
-    classes = 10 if r.conditional else 0
-    adam = lambda m: torch.optim.Adam(m.parameters(), lr=r.lr, betas=r.betas)  # noqa: E731
-    if r.family == "autoregressive":
-        vocab, context = ((music.HIGH - music.LOW + 2, MELODY_STEPS) if r.dataset == "chorales"
-                          else (2, 64))
-        model = autoregressive.Transformer(vocab, context, r.hidden, r.heads, r.blocks,
-                                           r.dropout)
-        return model, {"model": torch.optim.AdamW(model.parameters(), lr=r.lr, betas=r.betas,
-                                                  weight_decay=0.05)}
-    if r.family == "diffusion":
-        net = (unet.UNet(r.hidden, n_classes=classes) if r.network == "unet" else
-               diffusion.Denoiser(dim, r.hidden, r.blocks, n_classes=classes, dropout=r.dropout))
-        model = diffusion.Diffusion(net, r.timesteps, ema_decay=r.ema_decay)
-        return model, {"denoiser": adam(net)}
-    if r.family == "vae":
-        model = vae.VAE(vae.VAEConfig(data_dim=dim, latent_dim=r.latent_dim, hidden=r.hidden,
-                                      cond_dim=classes, network=r.network))
-        return model, {"model": adam(model)}
-    if r.network == "conv":
-        g, d = convnets.ConvGenerator(r.latent_dim, r.hidden), convnets.ConvDiscriminator(r.hidden)
-    else:
-        g = gan.Generator(r.latent_dim, dim, r.hidden, n_classes=classes, output="sigmoid")
-        d = gan.Discriminator(dim, r.hidden, n_classes=classes)
-    model = gan.GAN(g, d, ema_decay=r.ema_decay)
-    return model, {"discriminator": adam(d), "generator": adam(g)}
+    """The untrained model of a recipe and its optimisers, by the name of what they update
+    (Adam, or AdamW where the settings have weight decay)."""
+    model, parts = FAMILIES[type(r.settings)].build(r, DATASETS[r.dataset])
+    s = r.settings
+    opt = ((lambda p: torch.optim.AdamW(p, lr=s.lr, betas=s.betas, weight_decay=s.weight_decay))
+           if s.weight_decay else (lambda p: torch.optim.Adam(p, lr=s.lr, betas=s.betas)))
+    return model, {name: opt(part.parameters()) for name, part in parts.items()}
 
 
 def training_rows(r: Recipe, n: int, profile: str) -> int:
@@ -254,9 +364,10 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
         if path is not None:
             checkpoint.save(path, {"model": model.state_dict(), "history": history,
                                    "seconds": seconds, "rng": checkpoint.rng_state()})
-    prior = vae.fit_code_prior(model, x, r.code_prior, seed) if r.code_prior else None
+    if getattr(r.settings, "code_prior", 0):  # a VAE's second-stage prior on its codes
+        vae.fit_code_prior(model, x, r.settings.code_prior, seed)
     epochs = len(next(iter(history.values()), []))
-    return Trained(r, model, history, seconds, prior, epochs * math.ceil(len(x) / r.batch_size))
+    return Trained(r, model, history, seconds, epochs * math.ceil(len(x) / r.batch_size))
 
 
 def saved_path(r: Recipe, profile: str, seed: int, x: Tensor, y: Tensor,
@@ -312,51 +423,17 @@ def judge(dataset: str, device: torch.device | str | None = None) -> quality.Jud
 def _train(r: Recipe, model: nn.Module, optimizers: dict[str, torch.optim.Optimizer],
            x: Tensor, y: Tensor, profile: str, device, seed: int, callbacks,
            quiet: bool) -> tuple[dict[str, list[float]], float]:
-    """Train a built recipe on (x, y) with its step; returns (history, seconds)."""
-    if r.family == "gan":  # a conditional GAN reads labels, a conditional VAE one-hot codes
-        batches = (x, y) if r.conditional else x
-        step = gan.gan_step(model.generator, model.discriminator, optimizers["generator"],
-                            optimizers["discriminator"], r.latent_dim, "ns", ema=model.ema)
-    elif r.family == "autoregressive":  # tokens: pixels 0/1 or melody classes
-        batches = x.long()
-        step = one_cycle(autoregressive.sequence_step(model, optimizers["model"]), r,
-                         r.epochs[profile == "full"], len(x))
-    elif r.family == "diffusion":  # on the scale [-1, 1]; a conditional denoiser reads labels
-        batches = (diffusion.to_signal(x), y) if r.conditional else diffusion.to_signal(x)
-        step = diffusion_step(model, optimizers["denoiser"], r, r.epochs[profile == "full"],
-                              len(x))
-    else:
-        batches = (x, F.one_hot(y, 10).float()) if r.conditional else x
-        step = vae.vae_step(model, optimizers["model"], beta=r.beta)
+    """Train a built recipe on (x, y) with its family's step; returns (history, seconds)."""
+    family, epochs = FAMILIES[type(r.settings)], r.epochs[profile == "full"]
+    x = x.long() if family.tokens else x
+    step = family.step(r, model, optimizers)
+    if r.settings.one_cycle:  # up for the first 10 % of the updates, then down to nearly 0
+        (optimizer,) = step.optimizers.values()
+        total = max(1, epochs * math.ceil(len(x) / r.batch_size))
+        step = train.scheduled(step, torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, r.settings.lr, total_steps=total, pct_start=0.1))
     start = time.perf_counter()
-    history = train.fit(model, batches, step, epochs=r.epochs[profile == "full"],
+    history = train.fit(model, (x, y) if r.conditional else x, step, epochs=epochs,
                         batch_size=r.batch_size, device=device, quiet=quiet, seed=seed,
                         callbacks=callbacks)
     return history, time.perf_counter() - start
-
-
-def _one_cycle(optimizer: torch.optim.Optimizer, r: Recipe, epochs: int, rows: int):
-    """A one-cycle learning rate: up for the first 10 % of the updates, then down to nearly 0."""
-    total = max(1, epochs * math.ceil(rows / r.batch_size))
-    return torch.optim.lr_scheduler.OneCycleLR(optimizer, r.lr, total_steps=total, pct_start=0.1)
-
-
-def one_cycle(step: train.Step, r: Recipe, epochs: int, rows: int) -> train.Step:
-    """`step` (with one optimiser), followed by one step of a one-cycle learning-rate schedule."""
-    (optimizer,) = step.optimizers.values()
-    schedule = _one_cycle(optimizer, r, epochs, rows)
-
-    def scheduled(batch: train.Batch) -> dict[str, Tensor]:
-        logs = step(batch)
-        schedule.step()
-        return logs
-
-    return train.Step(scheduled, step.optimizers)
-
-
-def diffusion_step(model: diffusion.Diffusion, optimizer: torch.optim.Optimizer, r: Recipe,
-                   epochs: int, rows: int) -> train.Step:
-    """The book's diffusion training: min-SNR 5 loss, a one-cycle learning rate, labels
-    dropped 10 % of the time."""
-    return diffusion.diffusion_step(model, optimizer, p_uncond=0.1 if r.conditional else 0.0,
-                                    min_snr=5.0, scheduler=_one_cycle(optimizer, r, epochs, rows))

@@ -15,6 +15,8 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from genai_lib.checks import positive_int
+
 PROFILES = ("quick", "full")
 DEVICES = ("cpu", "cuda", "mps")
 T = TypeVar("T")
@@ -51,13 +53,6 @@ def device(name: str | None = None) -> torch.device:
     return torch.device(choice.lower())
 
 
-def _check_seed(name: str, seed: object) -> int:
-    """`seed` as an int, or a ValueError naming `name` if it is not a non-negative integer."""
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
 def global_seed() -> int:
     """The run's global seed from $GENAI_SEED (default 0), added to every training seed.
 
@@ -67,7 +62,7 @@ def global_seed() -> int:
     """
     value = os.environ.get("GENAI_SEED", "0").strip() or "0"
     try:
-        return _check_seed("GENAI_SEED", int(value))
+        return positive_int("GENAI_SEED", int(value), low=0)
     except ValueError:
         raise ValueError(f"GENAI_SEED must be a non-negative integer, got {value!r} "
                          f"(e.g. GENAI_SEED=1), or leave it unset for 0") from None
@@ -75,7 +70,7 @@ def global_seed() -> int:
 
 def training_seed(seed: int) -> int:
     """The seed training uses for `seed`: seed + global_seed() ($GENAI_SEED)."""
-    return _check_seed("seed", seed) + global_seed()
+    return positive_int("seed", seed, low=0) + global_seed()
 
 
 def seed_everything(seed: int) -> int:
@@ -86,6 +81,24 @@ def seed_everything(seed: int) -> int:
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
     return seed
+
+
+def generator(seed: int | None) -> torch.Generator | None:
+    """A CPU random generator seeded with `seed` (an int), or None (the global one) for None.
+
+    The samplers draw through it: a seed gives the same samples on every device, and leaves
+    the global random state untouched."""
+    if seed is None:
+        return None
+    return torch.Generator().manual_seed(positive_int("seed", seed, low=0))
+
+
+def randn(shape: tuple[int, ...], gen: torch.Generator | None,
+          device: torch.device | str | None = None) -> torch.Tensor:
+    """Standard normal noise of `shape` from `gen` (drawn on the CPU) or the global generator."""
+    if gen is None:
+        return torch.randn(shape, device=device)
+    return torch.randn(shape, generator=gen).to(device or "cpu")
 
 
 def deterministic(enabled: bool = True) -> None:
@@ -124,13 +137,15 @@ def cpu_threads(threads: int | None = None) -> int:
     The book's models are small: on them, extra threads cost more in synchronisation than
     they save (measured: a digits-CNN step took 2.2 ms on 1 thread, 21 ms on 2, on 2 cores).
     """
-    value = threads if threads is not None else os.environ.get("GENAI_THREADS", "1")
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        n = 0
-    if n < 1:
-        raise ValueError(f"threads (or GENAI_THREADS) must be a positive integer, got {value!r}")
+    if threads is not None:
+        n = positive_int("threads", threads)
+    else:
+        value = os.environ.get("GENAI_THREADS", "1")
+        try:
+            value = int(value)
+        except ValueError:
+            pass  # the error below names the text as it is
+        n = positive_int("GENAI_THREADS", value)
     # GENAI_MAX_THREADS: set by the tests when notebooks run side by side (pytest-xdist);
     # two processes of two threads each on two cores wait on each other (measured: 9x slower)
     n = min(n, int(os.environ.get("GENAI_MAX_THREADS", n)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from genai_lib.checks import positive_int
+
 
 def _np(a, name: str) -> np.ndarray:
     """A float64 NumPy array from an array, list or tensor, checked for NaN/inf."""
@@ -29,8 +31,7 @@ def lag_matrix(series, lags: int) -> tuple[np.ndarray, np.ndarray]:
     s = _np(series, "series")
     if s.ndim != 1:
         raise ValueError(f"series must be 1-D (T,), got shape {s.shape}")
-    if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or not 0 < lags < len(s):
-        raise ValueError(f"lags must be an integer between 1 and {len(s) - 1}, got {lags!r}")
+    lags = positive_int("lags", lags, high=len(s) - 1)
     x = np.lib.stride_tricks.sliding_window_view(s, lags)[:-1]
     return x.copy(), s[lags:].copy()
 

@@ -3,13 +3,12 @@ that `IPython.display.Audio` plays, and melodies written as a MIDI file (music21
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from genai_lib.files import atomic_write
 from genai_lib.music import as_melodies, notes
 
 
@@ -42,10 +41,12 @@ def synthesize(melody: np.ndarray, rate: int = 16000, bpm: float = 90.0,
     return (audio / peak * 0.9 if peak > 0 else audio).astype(np.float32)
 
 
-def write_midi(melodies: np.ndarray, path, steps_per_quarter: int = 2, bpm: float = 90.0) -> None:
+def write_midi(melodies: np.ndarray, path: str | Path, steps_per_quarter: int = 2,
+               bpm: float = 90.0) -> None:
     """Write melodies (N, T) one after another, a bar of rest between them, as a MIDI file
-    (music21); atomically: a temporary file in the same folder, then a rename."""
+    (music21), atomically (`files.atomic_write`)."""
     from music21 import meter, note, stream, tempo
+    from music21.midi.translate import music21ObjectToMidiFile
 
     part = stream.Part([tempo.MetronomeMark(number=bpm), meter.TimeSignature("4/4")])
     for melody in as_melodies(melodies):
@@ -56,13 +57,5 @@ def write_midi(melodies: np.ndarray, path, steps_per_quarter: int = 2, bpm: floa
             part.append(note.Note(int(pitch), quarterLength=length / steps_per_quarter))
             t = start + length
         part.append(note.Rest(quarterLength=4 + (len(melody) - t) / steps_per_quarter))
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".mid.part")
-    os.close(fd)
-    try:
-        stream.Score([part]).write("midi", fp=tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    midi = music21ObjectToMidiFile(stream.Score([part])).writestr()  # what .write("midi") writes
+    atomic_write(path, lambda f: f.write(midi))

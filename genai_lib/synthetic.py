@@ -6,7 +6,7 @@ axes on which synthetic rows are judged (the trio SDV and synthcity report).
 * Fidelity: `ks_distances` (per column), `correlation_gap` (correlation matrices) and
   `detection_auc` (can a classifier tell real from synthetic rows? 0.5 is best).
 * Utility: `tstr` (train on synthetic, test on real).
-* Privacy: `distance_to_closest_record` and `near_copy_share`.
+* Privacy: `distance_to_closest_record` and `near_copy_share` (from `neighbours`).
 * `judge` computes all three axes for one synthetic table;
   `genai_lib.intervals.paired_metric_bootstrap` puts an interval on the difference of a
   metric between two methods scored on the same test rows.
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from genai_lib.checks import count, matrix
+from genai_lib.neighbours import distance_to_closest_record, near_copy_share
 
 
 def _same_width(a: np.ndarray, b: np.ndarray, names: str) -> None:
@@ -169,35 +170,6 @@ def tstr(x_train, y_train, x_test, y_test, model=None, score: str = "balanced_ac
     if score == "roc_auc":
         return float(roc_auc_score(yb, clf.predict_proba(xb)[:, 1]))
     return float(scorers[score](yb, clf.predict(xb)))
-
-
-# --- privacy ---
-
-def distance_to_closest_record(query, reference, chunk: int = 2048) -> np.ndarray:
-    """Euclidean distance from each query row (N, D) to its nearest reference row (M, D): (N,).
-
-    The privacy check of synthetic tables: synthetic rows much closer to the training rows
-    than fresh real rows are suspected copies. Computed in chunks of `chunk` query rows, so
-    the (N, M) matrix of distances is never held at once.
-    """
-    q, r = matrix("query", query), matrix("reference", reference)
-    _same_width(q, r, "query and reference")
-    q, r = torch.from_numpy(q), torch.from_numpy(r)
-    return torch.cat([torch.cdist(q[i:i + chunk], r).min(dim=1).values
-                      for i in range(0, len(q), chunk)]).numpy()
-
-def near_copy_share(dcr_synthetic, dcr_holdout, q: float = 0.05) -> float:
-    """Share of synthetic rows closer to a training row than the q-quantile of held-out real rows.
-
-    dcr_synthetic (M,), dcr_holdout (N,): distances to the closest training record. By
-    construction a share q of held-out rows are below that threshold.
-    """
-    s, h = np.asarray(dcr_synthetic, float).ravel(), np.asarray(dcr_holdout, float).ravel()
-    if len(s) == 0 or len(h) == 0:
-        raise ValueError("dcr_synthetic and dcr_holdout must be non-empty")
-    if not 0 < q < 1:
-        raise ValueError(f"q must be a share in (0, 1), got {q}")
-    return float(np.mean(s < np.quantile(h, q)))
 
 
 # --- the three axes together ---

@@ -62,6 +62,19 @@ class Step:
         return f"Step({name}, optimizers={_describe(self.optimizers)})"
 
 
+def scheduled(step: Step, schedule: torch.optim.lr_scheduler.LRScheduler) -> Step:
+    """`step` followed by one step of a learning-rate `schedule` (over one of its optimisers)."""
+    if not any(schedule.optimizer is opt for opt in step.optimizers.values()):
+        raise ValueError("the schedule must drive one of the step's optimisers")
+
+    def fn(batch: Batch) -> dict[str, Tensor]:
+        logs = step(batch)
+        schedule.step()
+        return logs
+
+    return Step(fn, step.optimizers)
+
+
 def supervised_step(model: nn.Module, optimizer: torch.optim.Optimizer,
                     loss_fn: Callable[[Tensor, Tensor], Tensor],
                     precision: str = "fp32") -> Step:

@@ -1,8 +1,8 @@
 """Autoencoders and variational autoencoders (Kingma & Welling, 2014): compress data to a
 small code, reconstruct it, and -- for the VAE -- learn a distribution you can sample.
 
-Shapes: x (B, D) data, z (B, L) latent codes, c (B, C) an optional condition (e.g. one-hot
-labels) for the conditional VAE of Sohn et al. (2015). Bounds are per example, in nats.
+Shapes: x (B, D) data, z (B, L) latent codes, c (B, C) an optional condition, or integer
+labels (B,) one-hot coded inside, for the conditional VAE of Sohn et al. (2015). Bounds are per example, in nats.
 Sampling: `sample` (decoder means), `sample_with_noise` and `predictive_samples` (plus the
 Gaussian decoder's noise, for scenarios and synthetic records).
 """
@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genai_lib import checks, convnets
+from genai_lib import checks, convnets, runtime
 from genai_lib.models import mlp
-from genai_lib.quality import fit_mixture, sample_mixture
+from genai_lib.density import fit_mixture, sample_mixture
 from genai_lib.train import Batch, Step
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -98,9 +98,11 @@ class VAE(nn.Module):
         # Gaussian decoder: one learned log-std per feature, shared by all inputs.
         self.log_std = (nn.Parameter(torch.zeros(cfg.data_dim))
                         if cfg.likelihood == "gaussian" else None)
+        self.prior = None  # p(z) = N(0, I); or a mixture fitted to the codes (fit_code_prior)
 
     def _join(self, t: Tensor, c: Tensor | None) -> Tensor:
-        """Append the condition: (B, K), (B, C) -> (B, K + C); checks c against cond_dim."""
+        """Append the condition: (B, K), (B, C) -> (B, K + C); checks c against cond_dim.
+        c may also be integer labels (B,): they are one-hot coded, C classes."""
         C = self.config.cond_dim
         if C == 0:
             if c is not None:
@@ -109,6 +111,8 @@ class VAE(nn.Module):
             return t
         if c is None:
             raise ValueError(f"this VAE is conditional: pass c with shape (B, {C})")
+        if c.dim() == 1 and not c.is_floating_point():  # integer labels (B,) -> one-hot
+            c = F.one_hot(checks.labels("labels", c, len(t), C).long(), C).to(t.device)
         checks.rows("c", c, C, self, dtype=False)
         if len(c) != len(t):
             raise ValueError(f"c has {len(c)} rows but the batch has {len(t)}")
@@ -219,50 +223,70 @@ def fit_code_prior(model: VAE, x: Tensor, components: int = 10, seed: int = 0):
     """A second-stage prior: a Gaussian mixture (sklearn, full covariances) fitted to the code
     means mu(x) of the training data x (N, D) (Ghosh et al. 2020, "ex-post density estimation").
 
-    Pass it to `sample(..., prior=)`: codes are then drawn where the data's codes really lie,
-    not from N(0, I), which a VAE trained with beta < 1 no longer matches.
+    It becomes `model.prior` (and is returned): `sample` then draws codes where the data's
+    codes really lie, not from N(0, I), which a VAE trained with beta < 1 no longer matches.
+    Set `model.prior = None` to sample from N(0, I) again.
     """
     dev = checks.device_of(model)
     with checks.eval_mode(model):
         mu = torch.cat([model.encode(x[i:i + 1024].to(dev))[0] for i in range(0, len(x), 1024)])
-    return fit_mixture(mu.cpu().double().numpy(), components, seed)
+    model.prior = fit_mixture(mu.cpu().double().numpy(), components, seed)
+    return model.prior
 
 
-@torch.no_grad()
-def sample(model: VAE, n: int, c: Tensor | None = None, prior=None, seed: int | None = None) -> Tensor:
-    """n new data points: z ~ N(0, I) (or ~ `prior`, from `fit_code_prior`), decoded to means
-    (probabilities for bernoulli): (n, D). seed: the draw of the codes from `prior`."""
+def _codes(model: VAE, n: int, seed: int | None, gen: torch.Generator | None) -> Tensor:
+    """n codes (n, L) from the model's prior, on its device: N(0, I) drawn from `gen`, or
+    its fitted mixture drawn with `seed`."""
     checks.positive_int("n", n)
     dev = checks.device_of(model)
-    if prior is None:
-        z = torch.randn(n, model.config.latent_dim, device=dev)
-    else:
-        if seed is None:
-            seed = int(torch.randint(2**31 - 1, ()))
-        z = sample_mixture(prior, n, seed).to(dev)
-    with checks.eval_mode(model):
-        return model.mean(model.decode(z, None if c is None else c.to(dev)))
+    if model.prior is None:
+        return runtime.randn((n, model.config.latent_dim), gen, dev)
+    if seed is None:
+        seed = int(torch.randint(2**31 - 1, ()))
+    return sample_mixture(model.prior, n, seed).to(dev)
+
+
+def _conditions(model: VAE, n: int, labels: Tensor | None) -> Tensor | None:
+    """labels (n,) integers or conditions (n, C), on the model's device, checked against n."""
+    if labels is None:
+        return None
+    c = torch.as_tensor(labels).to(checks.device_of(model))
+    if c.dim() == 2 and not c.is_floating_point():
+        c = c.float()
+    if len(c) != n:
+        raise ValueError(f"labels has {len(c)} rows but n={n} samples were requested")
+    return c
 
 
 @torch.no_grad()
-def sample_with_noise(model: VAE, n: int, c: Tensor | None = None) -> Tensor:
-    """n draws of x ~ p(x[|c]) from a Gaussian VAE: decoder mean at z ~ N(0, I) plus decoder noise.
+def sample(model: VAE, n: int, labels: Tensor | None = None, seed: int | None = None) -> Tensor:
+    """n new data points: codes z from the prior (`model.prior`, N(0, I) by default) decoded
+    to means (probabilities for bernoulli): (n, D), on the model's device.
 
-    c: None or (n, C) -> (n, D). Unlike `sample` (decoder means only) this adds the
-    noise N(0, diag(std^2)) that is part of the model's distribution (Kingma & Welling, 2014).
+    labels: integer classes (n,) or conditions (n, C) of a conditional VAE. seed: the draw
+    of the codes (None: the global random state)."""
+    z = _codes(model, n, seed, runtime.generator(seed))
+    with checks.eval_mode(model):
+        return model.mean(model.decode(z, _conditions(model, n, labels)))
+
+
+@torch.no_grad()
+def sample_with_noise(model: VAE, n: int, labels: Tensor | None = None,
+                      seed: int | None = None) -> Tensor:
+    """n draws of x ~ p(x[|c]) from a Gaussian VAE: decoder mean at z ~ prior plus decoder noise.
+
+    labels: None, integer classes (n,) or conditions (n, C) -> (n, D). Unlike `sample`
+    (decoder means only) this adds the noise N(0, diag(std^2)) that is part of the model's
+    distribution (Kingma & Welling, 2014).
     """
     if getattr(model, "log_std", None) is None:
         raise ValueError("model must be a VAE with likelihood='gaussian' (it has no log_std)")
-    checks.positive_int("n", n)
-    dev = checks.device_of(model)
-    if c is not None:
-        c = torch.as_tensor(c, dtype=torch.float32).to(dev)
-        if c.dim() != 2 or len(c) != n:
-            raise ValueError(f"c must have shape ({n}, C), got {tuple(c.shape)}")
+    c = _conditions(model, n, labels)
+    gen = runtime.generator(seed)
+    z = _codes(model, n, seed, gen)
     with checks.eval_mode(model):
-        z = torch.randn(n, model.config.latent_dim, device=dev)
         mean = model.mean(model.decode(z, c))
-        return mean + model.log_std.exp() * torch.randn_like(mean)
+        return mean + model.log_std.exp() * runtime.randn(mean.shape, gen, mean.device)
 
 
 @torch.no_grad()

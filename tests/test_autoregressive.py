@@ -195,8 +195,8 @@ def test_self_attention_cache_one_token_at_a_time_matches_full_sequence():
 def test_cached_and_uncached_samplers_draw_the_same_tokens(temperature, top_k):
     model = transformer()
     kw = dict(temperature=temperature, top_k=top_k, seed=3)
-    a = ar.sample(model, 16, CONTEXT, cache=True, **kw)
-    b = ar.sample(model, 16, CONTEXT, cache=False, **kw)
+    a = ar.sample(model, 16, length=CONTEXT, cache=True, **kw)
+    b = ar.sample(model, 16, length=CONTEXT, cache=False, **kw)
     assert a.shape == (16, CONTEXT) and a.dtype == torch.long and a.device.type == "cpu"
     assert int(a.min()) >= 0 and int(a.max()) < V
     assert torch.equal(a, b)
@@ -205,10 +205,10 @@ def test_cached_and_uncached_samplers_draw_the_same_tokens(temperature, top_k):
 
 def test_same_seed_same_samples_different_seeds_differ():
     model = transformer()
-    a = ar.sample(model, 8, 6, seed=5)
-    assert torch.equal(a, ar.sample(model, 8, 6, seed=5))
-    assert not torch.equal(a, ar.sample(model, 8, 6, seed=6))
-    assert torch.equal(a[:, :4], ar.sample(model, 8, 4, seed=5))  # a prefix of a longer run
+    a = ar.sample(model, 8, length=6, seed=5)
+    assert torch.equal(a, ar.sample(model, 8, length=6, seed=5))
+    assert not torch.equal(a, ar.sample(model, 8, length=6, seed=6))
+    assert torch.equal(a[:, :4], ar.sample(model, 8, length=4, seed=5))  # a prefix of a longer run
 
 
 def test_cached_sampler_feeds_one_token_per_step(monkeypatch):
@@ -220,10 +220,10 @@ def test_cached_sampler_feeds_one_token_per_step(monkeypatch):
         return real(inp, start, caches)
 
     monkeypatch.setattr(model, "step", spy)
-    ar.sample(model, 2, 5, cache=True)
+    ar.sample(model, 2, length=5, cache=True)
     assert calls == [(1, t, True) for t in range(5)]
     calls.clear()
-    ar.sample(model, 2, 5, cache=False)
+    ar.sample(model, 2, length=5, cache=False)
     assert calls == [(t + 1, 0, False) for t in range(5)]
 
 
@@ -232,11 +232,11 @@ def test_temperature_zero_is_greedy_and_top_k_1_too(cache):
     model = transformer(seed=1)
     greedy = greedy_by_hand(model, 3, CONTEXT)
     for seed in (0, 1):
-        assert torch.equal(ar.sample(model, 3, CONTEXT, temperature=0, seed=seed, cache=cache),
+        assert torch.equal(ar.sample(model, 3, length=CONTEXT, temperature=0, seed=seed, cache=cache),
                            greedy)
-        assert torch.equal(ar.sample(model, 3, CONTEXT, top_k=1, seed=seed, cache=cache), greedy)
+        assert torch.equal(ar.sample(model, 3, length=CONTEXT, top_k=1, seed=seed, cache=cache), greedy)
         assert torch.equal(
-            ar.sample(model, 3, CONTEXT, temperature=0.3, top_k=1, seed=seed, cache=cache), greedy)
+            ar.sample(model, 3, length=CONTEXT, temperature=0.3, top_k=1, seed=seed, cache=cache), greedy)
 
 
 def test_top_k_and_temperature_frequencies_with_controlled_logits():
@@ -250,25 +250,25 @@ def test_top_k_and_temperature_frequencies_with_controlled_logits():
         return torch.bincount(x.flatten(), minlength=6).double() / x.numel()
 
     for temperature in (1.0, 2.0, 0.5):
-        f = freq(ar.sample(model, 500, CONTEXT, temperature=temperature, seed=0))
+        f = freq(ar.sample(model, 500, length=CONTEXT, temperature=temperature, seed=0))
         torch.testing.assert_close(f, (bias.double() / temperature).softmax(0), rtol=0,
                                    atol=0.025)
     for k, temperature in ((2, 1.0), (3, 0.5)):
-        x = ar.sample(model, 500, CONTEXT, temperature=temperature, top_k=k, seed=1)
+        x = ar.sample(model, 500, length=CONTEXT, temperature=temperature, top_k=k, seed=1)
         assert set(x.unique().tolist()) == set(range(6 - k, 6))  # only the k most likely
         want = torch.zeros(6, dtype=torch.float64)
         want[6 - k:] = (bias[6 - k:].double() / temperature).softmax(0)
         torch.testing.assert_close(freq(x), want, rtol=0, atol=0.025)
-    big = ar.sample(model, 500, CONTEXT, top_k=10, seed=0)  # k >= V keeps them all
-    assert torch.equal(big, ar.sample(model, 500, CONTEXT, seed=0))
-    assert bool((ar.sample(model, 4, CONTEXT, temperature=0) == 5).all())
+    big = ar.sample(model, 500, length=CONTEXT, top_k=10, seed=0)  # k >= V keeps them all
+    assert torch.equal(big, ar.sample(model, 500, length=CONTEXT, seed=0))
+    assert bool((ar.sample(model, 4, length=CONTEXT, temperature=0) == 5).all())
 
 
 def test_sample_restores_the_training_mode():
     model = transformer(dropout=0.5).train()
-    a = ar.sample(model, 4, 6, seed=0)
+    a = ar.sample(model, 4, length=6, seed=0)
     assert model.training
-    assert torch.equal(a, ar.sample(model.eval(), 4, 6, seed=0))  # dropout was off
+    assert torch.equal(a, ar.sample(model.eval(), 4, length=6, seed=0))  # dropout was off
 
 
 # ---------------------------------------------------------------- probabilities, n-grams, nll
@@ -380,9 +380,9 @@ def test_training_learns_a_repeating_pattern():
     floor = math.log(3) / t  # the first token is uniform over the 3 phases; the rest is fixed
     after = ar.nll(model, x)
     assert before > 0.9 and floor - 1e-3 < after < floor + 0.01
-    g = ar.sample(model, 2, t, temperature=0)
+    g = ar.sample(model, 2, length=t, temperature=0)
     assert torch.equal(g[0], (g[0, 0] + torch.arange(t)) % 3)  # greedy follows the pattern
-    s = ar.sample(model, 30, t, temperature=0.5, seed=0)  # 0.5: no 1-in-300 slips
+    s = ar.sample(model, 30, length=t, temperature=0.5, seed=0)  # 0.5: no 1-in-300 slips
     assert torch.equal(s[:, 1:], (s[:, :-1] + 1) % 3)  # every sample follows it
     assert set(s[:, 0].tolist()) == {0, 1, 2}  # from all three starts
 
@@ -396,8 +396,8 @@ def test_training_on_one_phase_brings_nll_near_zero():
     train.fit(model, (x,), ar.sequence_step(model, opt), optimizer=opt, epochs=15,
               batch_size=32, device="cpu", quiet=True)
     assert ar.nll(model, x) < 0.02
-    assert torch.equal(ar.sample(model, 3, t, temperature=0), x[:3])
-    assert torch.equal(ar.sample(model, 3, t, temperature=0, cache=False), x[:3])
+    assert torch.equal(ar.sample(model, 3, length=t, temperature=0), x[:3])
+    assert torch.equal(ar.sample(model, 3, length=t, temperature=0, cache=False), x[:3])
 
 
 # ---------------------------------------------------------------- bad input
@@ -429,14 +429,14 @@ BAD = [
      "dim (10) must be divisible by heads (3)"),
     ("transformer dim heads", lambda: ar.Transformer(V, 4, dim=10, heads=4), ValueError,
      "dim (10) must be divisible by heads (4)"),
-    ("sample negative temperature", lambda: ar.sample(transformer(), 2, 4, temperature=-0.5),
+    ("sample negative temperature", lambda: ar.sample(transformer(), 2, length=4, temperature=-0.5),
      ValueError, "temperature must be >= 0, got -0.5"),
-    ("sample top_k 0", lambda: ar.sample(transformer(), 2, 4, top_k=0), ValueError,
-     "top_k must be a positive integer or None, got 0"),
-    ("sample too long", lambda: ar.sample(transformer(), 2, CONTEXT + 1), ValueError,
-     "length must be in [1, 8] (the model's context), got 9"),
-    ("sample length 0", lambda: ar.sample(transformer(), 2, 0), ValueError,
-     "length must be in [1, 8]"),
+    ("sample top_k 0", lambda: ar.sample(transformer(), 2, length=4, top_k=0), ValueError,
+     "top_k must be a positive integer, got 0"),
+    ("sample too long", lambda: ar.sample(transformer(), 2, length=CONTEXT + 1), ValueError,
+     "length must be an integer in [1, 8] (the model's context), got 9"),
+    ("sample length 0", lambda: ar.sample(transformer(), 2, length=0), ValueError,
+     "length must be an integer in [1, 8]"),
     ("ngram order 0", lambda: ar.NGram(V, order=0), ValueError,
      "need order >= 1 and k > 0, got order=0"),
     ("ngram k 0", lambda: ar.NGram(V, k=0), ValueError, "need order >= 1 and k > 0"),

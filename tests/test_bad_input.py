@@ -43,8 +43,8 @@ def cdisc():
 
 def cgan_step():
     g, d = cgen(), cdisc()
-    return gan.gan_step(g, d, torch.optim.SGD(g.parameters(), 0.1),
-                        torch.optim.SGD(d.parameters(), 0.1), latent_dim=4)
+    return gan.gan_step(gan.GAN(g, d), torch.optim.SGD(g.parameters(), 0.1),
+                        torch.optim.SGD(d.parameters(), 0.1))
 
 
 def vae0(**kw):
@@ -226,7 +226,7 @@ CASES = [
     ("recipes.recipe unknown name", lambda t: recipes.recipe("mnist-flow"),
      KeyError, r"unknown recipe 'mnist-flow'; the recipes are: digits-gan, digits-cgan, .*mnist-vae"),
     ("recipes.load_data unknown dataset", lambda t: recipes.load_data("cifar10"),
-     ValueError, r"dataset must be 'digits', 'mnist', 'digits-binary' or 'chorales', got 'cifar10'"),
+     ValueError, r"dataset must be one of 'digits', 'mnist', 'digits-binary', 'chorales', got 'cifar10'"),
     ("convnets.ConvDiscriminator two images per row",
      lambda t: convnets.ConvDiscriminator(4)(torch.zeros(3, 2 * 784)),
      ValueError, r"x must have shape \(B, 784\), got \(3, 1568\)"),
@@ -259,7 +259,7 @@ CASES = [
      ValueError, r"Discriminator labels must be class labels in \[0, 2\] \(3 classes\), got values in \[0, 7\]"),
     ("gan.Discriminator image not flattened", lambda t: cdisc()(torch.zeros(2, 1, 1, 2), torch.tensor([0, 1])),
      ValueError, r"x must have shape \(B, 2\), got \(2, 1, 1, 2\) \(flatten images first"),
-    ("gan.gan_step unknown loss", lambda t: gan.gan_step(cgen(), cdisc(), None, None, 4, loss="hinge"),
+    ("gan.gan_step unknown loss", lambda t: gan.gan_step(gan.GAN(cgen(), cdisc()), None, None, loss="hinge"),
      ValueError, r"loss must be one of \('minimax', 'ns', 'wgan-gp'\), got 'hinge'"),
     ("gan.generator_loss unknown loss", lambda t: gan.generator_loss(torch.zeros(2), "hinge"),
      ValueError, r"loss must be one of \('minimax', 'ns', 'wgan-gp'\), got 'hinge'"),
@@ -273,8 +273,11 @@ CASES = [
      ValueError, r"real and fake must have the same shape \(B, D\), got \(3, 2\) and \(4, 2\)"),
     ("gan.noise negative latent_dim", lambda t: gan.noise(3, -4),
      ValueError, r"latent_dim must be a positive integer, got -4"),
-    ("gan.sample label count", lambda t: gan.sample(cgen(), 3, torch.tensor([0, 1])),
-     ValueError, r"labels has 2 entries but n=3 samples were requested"),
+    ("gan.sample label count",
+     lambda t: gan.sample(gan.GAN(cgen(), cdisc()), 3, torch.tensor([0, 1])),
+     ValueError, r"labels has 2 entries but z has 3 rows"),
+    ("gan.sample a bare generator", lambda t: gan.sample(cgen(), 3),
+     TypeError, r"sample takes the GAN .* use gan.generate\(generator, z, labels\)"),
     ("gan.Snapshots every=0", lambda t: gan.Snapshots(torch.zeros(3, 4), every=0),
      ValueError, r"every must be a positive integer \(epochs\), got 0"),
     # --- vae ----------------------------------------------------------------------------------
@@ -286,7 +289,7 @@ CASES = [
      ValueError, r"data_dim must be positive, got -1"),
     ("vae.VAEConfig conv network on 8x8 digits", lambda t: vae.VAEConfig(network="conv", data_dim=64),
      ValueError, r"network='conv' is for unconditional 28x28 images: data_dim=784, cond_dim=0 \(got data_dim=64"),
-    ("vae.sample n=0 with a prior", lambda t: vae.sample(vae0(), 0, prior=object()),
+    ("vae.sample n=0 with a prior", lambda t: vae.sample(vae0(), 0),
      ValueError, r"n must be a positive integer, got 0"),
     ("vae.elbo wrong data width", lambda t: vae.elbo(vae0(), torch.zeros(2, 5)),
      ValueError, r"x must have shape \(B, 6\), got \(2, 5\)"),
@@ -300,8 +303,11 @@ CASES = [
      ValueError, r"beta \(the KL weight\) must be >= 0, got -1.0"),
     ("vae.elbo conditional without c", lambda t: vae.elbo(vae0(cond_dim=3), torch.zeros(2, 6)),
      ValueError, r"this VAE is conditional: pass c with shape \(B, 3\)"),
-    ("vae.elbo labels instead of one-hot c",
+    ("vae.elbo labels out of range",
      lambda t: vae.elbo(vae0(cond_dim=3), torch.zeros(2, 6), torch.tensor([0, 5])),
+     ValueError, r"labels must be class labels in \[0, 2\] \(3 classes\), got values in \[0, 5\]"),
+    ("vae.elbo float labels (B,)",
+     lambda t: vae.elbo(vae0(cond_dim=3), torch.zeros(2, 6), torch.tensor([0.0, 1.0])),
      ValueError, r"c must have shape \(B, 3\), got \(2,\)"),
     ("vae.iwae_bound k=0", lambda t: vae.iwae_bound(vae0(), torch.zeros(2, 6), k=0),
      ValueError, r"k \(number of importance samples\) must be a positive integer, got 0"),

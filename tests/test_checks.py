@@ -21,6 +21,17 @@ def test_positive_int():
         checks.positive_int("steps", 1, low=2)
 
 
+def test_positive_int_with_an_upper_bound_and_as_a_test():
+    assert checks.positive_int("lags", 4, high=4) == 4
+    for bad in (0, 5, 2.0):
+        with pytest.raises(ValueError, match=f"lags must be an integer between 1 and 4, got {bad}"):
+            checks.positive_int("lags", bad, high=4)
+    assert checks.is_positive_int(3) and checks.is_positive_int(np.int16(3), high=3)
+    assert checks.is_positive_int(0, low=0)
+    assert not any(checks.is_positive_int(v) for v in (0, -2, 1.0, True, "2", None))
+    assert not checks.is_positive_int(4, high=3)
+
+
 def test_count():
     assert checks.count("n", 0) == 0 and checks.count("n", np.int32(5)) == 5
     for bad in (-1, 1.0, False):

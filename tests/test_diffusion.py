@@ -248,7 +248,10 @@ def test_sampler_matches_the_exact_linear_gaussian_recursion(timesteps, kind, st
 
 def test_ddim_eta0_is_the_deterministic_ddim_map():
     model = oracle_model()
-    x, path = diffusion.sample(model, 64, steps=10, eta=0.0, clip=None, seed=3, keep=10)
+    kw = dict(steps=10, eta=0.0, clip=None)
+    path = diffusion.trajectory(model, 64, seed=3, keep=10, **kw)
+    x = path[-1]
+    assert torch.equal(x, diffusion.sample(model, 64, seed=3, **kw))
     times = torch.linspace(199, 0, 10).round().long().tolist()
     y = path[0]
     for i, t in enumerate(times):
@@ -281,7 +284,8 @@ def test_same_seed_same_samples_and_keep(steps, eta):
     b = diffusion.sample(model, 6, steps=steps, eta=eta, seed=5)
     c = diffusion.sample(model, 6, steps=steps, eta=eta, seed=6)
     assert a.shape == (6, 2) and torch.equal(a, b) and not torch.equal(a, c)
-    x, path = diffusion.sample(model, 6, steps=steps, eta=eta, seed=5, keep=4)
+    path = diffusion.trajectory(model, 6, seed=5, keep=4, steps=steps, eta=eta)
+    x = path[-1]
     assert torch.equal(x, a) and len(path) == 5
     assert all(p.shape == (6, 2) for p in path) and torch.equal(path[-1], x)
     start = torch.randn(6, 2, generator=torch.Generator().manual_seed(5))
@@ -379,7 +383,7 @@ def test_scheduler_is_stepped_after_every_update():
     model = small()
     opt = torch.optim.SGD(model.denoiser.parameters(), lr=0.1)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
-    step = diffusion.diffusion_step(model, opt, scheduler=sched)
+    step = train.scheduled(diffusion.diffusion_step(model, opt), sched)
     x, _ = two_clusters(16)
     step((x,))
     step((x,))

@@ -68,7 +68,7 @@ def test_one_step_changes_both_models(loss):
     opt_g, opt_d = torch.optim.Adam(g.parameters(), 1e-2), torch.optim.Adam(d.parameters(), 1e-2)
     g0 = [p.clone() for p in g.parameters()]
     d0 = [p.clone() for p in d.parameters()]
-    logs = gan.gan_step(g, d, opt_g, opt_d, 3, loss)((torch.randn(16, 2),))
+    logs = gan.gan_step(gan.GAN(g, d), opt_g, opt_d, loss)((torch.randn(16, 2),))
     assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert all(torch.isfinite(v) and v.dim() == 0 for v in logs.values())
     assert any(not torch.equal(a, b) for a, b in zip(g0, g.parameters()))
@@ -83,20 +83,21 @@ def test_fit_learns_a_shifted_gaussian_and_snapshots():
     real = torch.randn(512, 2) * 0.3 + torch.tensor([3.0, -2.0])
     fixed = gan.noise(10, 2)
     snaps = gan.Snapshots(fixed, every=2, grid=torch.zeros(5, 2))
-    hist = train.fit(gan.GAN(g, d), real, gan.gan_step(g, d, opt_g, opt_d, 2), epochs=20,
+    model = gan.GAN(g, d)
+    hist = train.fit(model, real, gan.gan_step(model, opt_g, opt_d), epochs=20,
                      batch_size=64, optimizer=[opt_d, opt_g], quiet=True, callbacks=[snaps])
     assert len(hist["g_loss"]) == 20 and len(snaps.frames) == 10 and snaps.epochs[:2] == [1, 3]
     assert snaps.frames[0].shape == (10, 2) and snaps.surfaces[0].shape == (5,)
-    mean = gan.sample(g, 2000).mean(0)
+    mean = gan.sample(model, 2000).mean(0)
     assert torch.allclose(mean, torch.tensor([3.0, -2.0]), atol=0.6), mean
 
 
 def test_conditional_step_and_sample():
     g, d = nets(n_classes=3)
     opt_g, opt_d = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
-    step = gan.gan_step(g, d, opt_g, opt_d, 3)
+    step = gan.gan_step(gan.GAN(g, d), opt_g, opt_d)
     step((torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])))
-    assert gan.sample(g, 6, labels=torch.arange(6) % 3).shape == (6, 2)
+    assert gan.sample(gan.GAN(g, d), 6, labels=torch.arange(6) % 3).shape == (6, 2)
     with pytest.raises(ValueError, match=r"\(x, y\) batches"):
         step((torch.randn(6, 2),))
 
@@ -116,16 +117,18 @@ def test_clear_errors():
         gc(gan.noise(4, 3), torch.tensor([0, 1]))
     with pytest.raises(ValueError, match=r"class labels in \[0, 2\]"):
         dc(torch.randn(2, 2), torch.tensor([0, 3]))
-    with pytest.raises(ValueError, match="z has 3 rows but n=5"):
-        gan.sample(g, 5, z=gan.noise(3, 3))
-    with pytest.raises(ValueError, match="labels has 2 entries but n=4"):
-        gan.sample(gc, 4, labels=torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="labels has 5 entries but z has 3 rows"):
+        gan.generate(g, gan.noise(3, 3), torch.zeros(5))
+    with pytest.raises(ValueError, match="labels has 2 entries but z has 4 rows"):
+        gan.sample(gan.GAN(gc, dc), 4, labels=torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="sample takes the GAN"):
+        gan.sample(g, 4)
     with pytest.raises(ValueError, match="loss must be one of"):
-        gan.gan_step(g, d, None, None, 3, loss="hinge")
-    with pytest.raises(ValueError, match="latent_dim=4 but the generator expects 3"):
-        gan.gan_step(g, d, None, None, 4)
+        gan.gan_step(gan.GAN(g, d), None, None, loss="hinge")
+    with pytest.raises(TypeError, match="gan_step takes the GAN"):
+        gan.gan_step(g, None, None)
     with pytest.raises(ValueError, match="n_critic"):
-        gan.gan_step(g, d, None, None, 3, n_critic=0)
+        gan.gan_step(gan.GAN(g, d), None, None, n_critic=0)
     with pytest.raises(ValueError, match="hidden must be"):
         gan.Generator(3, 2, 0)
     with pytest.raises(ValueError, match="output must be"):

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 from torch import nn
 
@@ -83,28 +82,7 @@ def test_train_judge_leaves_global_rng_alone(digits_and_judge):
     assert torch.equal(torch.rand(3), a)
 
 
-# --- sampling a fitted mixture, the baselines --------------------------------------------------
-
-def test_sample_mixture_matches_the_mixture():
-    g = torch.Generator().manual_seed(0)
-    # Two separated clusters, 30 % / 70 %, different spreads.
-    x = torch.cat([torch.randn(300, 2, generator=g) * 0.5 + torch.tensor([-5.0, 0.0]),
-                   torch.randn(700, 2, generator=g) * torch.tensor([1.0, 0.2]) + torch.tensor([5.0, 2.0])])
-    gmm = GaussianMixture(2, covariance_type="full", random_state=0).fit(x.numpy())
-    draws = quality.sample_mixture(gmm, 20000, seed=1)
-    assert draws.shape == (20000, 2) and draws.dtype == torch.float32
-    mixture_mean = (gmm.weights_[:, None] * gmm.means_).sum(0)
-    assert np.allclose(draws.double().mean(0).numpy(), mixture_mean, atol=0.1)
-    left = draws[:, 0] < 0
-    assert left.double().mean().item() == pytest.approx(0.3, abs=0.02)
-    # Within a component, the component's covariance.
-    k = int(np.argmax(gmm.means_[:, 0]))
-    assert np.allclose(np.cov(draws[~left].numpy(), rowvar=False), gmm.covariances_[k], atol=0.05)
-    # Random order (not all of one component first) and reproducible by seed.
-    assert 0 < left[:100].sum() < 100
-    assert torch.equal(quality.sample_mixture(gmm, 50, seed=1), quality.sample_mixture(gmm, 50, seed=1))
-    assert not torch.equal(quality.sample_mixture(gmm, 50, seed=1), quality.sample_mixture(gmm, 50, seed=2))
-
+# --- the baselines (their densities: test_density.py) ------------------------------------
 
 def test_baselines():
     real = torch.rand(200, 5) * 0.5

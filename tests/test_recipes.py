@@ -40,20 +40,25 @@ def test_the_recipes_are_consistent():
             "mnist-vae", "digits-diffusion", "digits-diffusion-cond",
             "mnist-diffusion"} <= set(recipes.RECIPES)
     for name, r in recipes.RECIPES.items():
+        s, net = r.settings, getattr(r.settings, "network", "mlp")
         assert r.name == name and recipes.recipe(name) is r
-        assert r.dataset in ("digits", "mnist", "digits-binary", "chorales")
+        assert r.dataset in recipes.DATASETS
         assert r.family in ("gan", "vae", "diffusion", "autoregressive")
         assert (r.family == "autoregressive") == (r.dataset in ("digits-binary", "chorales"))
-        assert r.network in ("mlp", "conv", "unet") and (r.network == "mlp" or r.dataset == "mnist")
-        assert (r.network == "unet") <= (r.family == "diffusion")
-        assert not (r.conditional and r.network == "conv")
+        assert net in ("mlp", "conv", "unet") and (net == "mlp" or r.dataset == "mnist")
+        assert (net == "unet") <= (r.family == "diffusion")
+        assert not (r.conditional and net == "conv")
         assert 0 < r.epochs[0] <= r.epochs[1] and r.about
-        assert (r.family in ("gan", "diffusion")) == (r.ema_decay is not None)
+        assert (r.family in ("gan", "diffusion")) == (getattr(s, "ema_decay", None) is not None)
         assert not (r.conditional and r.family == "autoregressive")
         if r.family == "diffusion":
-            assert r.sample_steps is None or 1 <= r.sample_steps <= r.timesteps
+            assert s.sample_steps is None or 1 <= s.sample_steps <= s.timesteps
     with pytest.raises(dataclasses.FrozenInstanceError):
-        recipes.RECIPES["digits-gan"].lr = 1.0
+        recipes.RECIPES["digits-gan"].settings.lr = 1.0
+    # every sampler setting a family names is a field of its settings
+    for kind, family in recipes.FAMILIES.items():
+        fields = {f.name for f in dataclasses.fields(kind)}
+        assert {recipes._SAMPLE_SETTING.get(k, k) for k in family.sample_settings} <= fields
 
 
 def test_unknown_recipe_lists_the_known_ones():
@@ -71,7 +76,7 @@ def test_load_data():
     assert d.x_train.shape[1:] == (64,) and len(d.x_train) + len(d.x_test) == 1797
     m = recipes.load_data("mnist")
     assert m.x_train.shape == (4000, 784) and m.x_test.shape == (1000, 784)
-    with pytest.raises(ValueError, match="dataset must be 'digits', 'mnist', .* got 'cifar'"):
+    with pytest.raises(ValueError, match="dataset must be one of 'digits', 'mnist', .* got 'cifar'"):
         recipes.load_data("cifar")
 
 
@@ -79,35 +84,37 @@ def test_load_data():
 def test_build(name):
     r = recipes.RECIPES[name]
     model, opts = recipes.build(r)
+    s = r.settings
     if r.family == "gan":
         assert isinstance(model, gan.GAN) and sorted(opts) == ["discriminator", "generator"]
         assert model.ema is not None  # every GAN recipe averages its generator
         conv = isinstance(model.generator, convnets.ConvGenerator)
-        assert conv == (r.network == "conv")
-        assert model.generator.latent_dim == r.latent_dim
+        assert conv == (s.network == "conv")
+        assert model.generator.latent_dim == s.latent_dim
         assert model.generator.n_classes == (10 if r.conditional else 0)
         for name in opts:  # each optimiser updates the network it is named after
             assert {id(p) for p in opts[name].param_groups[0]["params"]} == {
                 id(p) for p in getattr(model, name).parameters()}
     elif r.family == "autoregressive":
         assert isinstance(model, autoregressive.Transformer) and list(opts) == ["model"]
-        assert len(model.blocks) == r.blocks and model.vocab == (2 if r.dataset != "chorales"
+        assert len(model.blocks) == s.layers and model.vocab == (2 if r.dataset != "chorales"
                                                                  else 29)
     elif r.family == "diffusion":
         assert isinstance(model, diffusion.Diffusion) and list(opts) == ["denoiser"]
-        net = unet.UNet if r.network == "unet" else diffusion.Denoiser
+        net = unet.UNet if s.network == "unet" else diffusion.Denoiser
         assert isinstance(model.denoiser, net) and model.ema is not None
         assert model.denoiser.n_classes == (10 if r.conditional else 0)
-        assert model.timesteps == r.timesteps
+        assert model.timesteps == s.timesteps and model.data_range == (0.0, 1.0)
         # the optimiser updates the denoiser only, not the average of its weights
         assert {id(p) for p in opts["denoiser"].param_groups[0]["params"]} == {
             id(p) for p in model.denoiser.parameters()}
     else:
         assert isinstance(model, vae.VAE) and list(opts) == ["model"]
-        assert model.config.network == r.network and model.config.latent_dim == r.latent_dim
+        assert model.config.network == s.network and model.config.latent_dim == s.latent_dim
         assert model.config.cond_dim == (10 if r.conditional else 0)
     for opt in opts.values():
-        assert opt.param_groups[0]["lr"] == r.lr and opt.param_groups[0]["betas"] == r.betas
+        assert opt.param_groups[0]["lr"] == s.lr and opt.param_groups[0]["betas"] == s.betas
+        assert opt.param_groups[0]["weight_decay"] == s.weight_decay
 
 
 @pytest.mark.parametrize("profile", ["quick", "full"])
@@ -144,20 +151,15 @@ def test_trains_and_samples(trained):
     epochs = r.epochs[0]
     assert all(len(v) == epochs for v in trained.history.values()) and trained.history
     assert all(torch.isfinite(torch.tensor(v)).all() for v in trained.history.values())
-    # Which network draws: the GAN's averaged generator, or the VAE itself.
-    if r.family == "gan":
-        assert trained.generator is trained.model.ema.module
-    elif r.family == "diffusion":
-        assert trained.generator is trained.model.ema.module
-        assert trained.prior is None
-    elif r.family == "autoregressive":
-        assert trained.generator is trained.model
-    else:
-        assert trained.generator is trained.model
-        assert (trained.prior is not None) == bool(r.code_prior)
-        if r.code_prior:
-            assert trained.prior.n_components == r.code_prior
-            assert trained.prior.means_.shape == (r.code_prior, r.latent_dim)
+    # Which network draws: the GAN's and the denoiser's averages; the VAE's fitted prior.
+    if r.family in ("gan", "diffusion"):
+        assert trained.model.net is trained.model.ema.module
+    if r.family == "vae":
+        s = r.settings
+        assert (trained.model.prior is not None) == bool(s.code_prior)
+        if s.code_prior:
+            assert trained.model.prior.n_components == s.code_prior
+            assert trained.model.prior.means_.shape == (s.code_prior, s.latent_dim)
 
 
 def test_same_seed_same_samples(trained):
@@ -200,6 +202,7 @@ def test_diffusion_recipe_trains_on_the_signal_scale(monkeypatch):
     def spy(model, batches, step, epochs, **kw):
         x = batches[0] if isinstance(batches, tuple) else batches
         seen["range"] = (x.min().item(), x.max().item())
+        seen["signal"] = (model.scale(x).min().item(), model.scale(x).max().item())
         for _ in range(epochs * 2):  # 2 batches per epoch below
             step((x[:100],) if not isinstance(batches, tuple) else (x[:100], batches[1][:100]))
         seen["lr"] = step.optimizers["denoiser"].param_groups[0]["lr"]
@@ -209,8 +212,8 @@ def test_diffusion_recipe_trains_on_the_signal_scale(monkeypatch):
     d = data.digits()
     split = data.Split(d.x_train[:200], d.y_train[:200], d.x_test[:10], d.y_test[:10])
     recipes.train_recipe("digits-diffusion-cond", profile="quick", split=split, reuse=False)
-    assert seen["range"] == (-1.0, 1.0)
-    assert seen["lr"] < recipes.recipe("digits-diffusion-cond").lr / 100
+    assert seen["range"] == (0.0, 1.0) and seen["signal"] == (-1.0, 1.0)
+    assert seen["lr"] < recipes.recipe("digits-diffusion-cond").settings.lr / 100
 
 
 @pytest.mark.parametrize("name, names", [("digits-gan", ["discriminator", "generator"]),

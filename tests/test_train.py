@@ -255,9 +255,10 @@ def test_library_steps_carry_their_optimisers():
 
     g, d = gan.Generator(2, 2, 8), gan.Discriminator(2, 8)
     og, od = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
-    assert gan.gan_step(g, d, og, od, 2).optimizers == {"generator": og, "discriminator": od}
-    assert gan.discriminator_step(g, d, od, 2).optimizers == {"discriminator": od}
-    assert gan.generator_step(g, d, og, 2).optimizers == {"generator": og}
+    model = gan.GAN(g, d)
+    assert gan.gan_step(model, og, od).optimizers == {"generator": og, "discriminator": od}
+    assert gan.discriminator_step(model, od).optimizers == {"discriminator": od}
+    assert gan.generator_step(model, og).optimizers == {"generator": og}
     model = vae.VAE(vae.VAEConfig(data_dim=4, latent_dim=2, hidden=8))
     opt = torch.optim.Adam(model.parameters())
     assert vae.vae_step(model, opt).optimizers == {"model": opt}

@@ -7,7 +7,10 @@ The chapter-specific checkers live in submodules named after the topic
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dis
+import inspect
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,6 +57,9 @@ def compare(name: str, got, expected, rtol: float = 1e-5, atol: float = 1e-8) ->
     missing value, NaN, wrong shape (or transposed), wrong sign, off by a constant factor."""
     if got is None:
         return wrong(f"`{name}` is None: did you forget to `return` it?")
+    text = string_instead_of_number(f"`{name}`", got)
+    if text is not None:
+        return text
     try:
         g = np.asarray(got.detach().cpu() if hasattr(got, "detach") else got, dtype=float)
     except (TypeError, ValueError):
@@ -126,9 +132,49 @@ def call_for_number(fn: Callable, args: tuple, call: str, returns: str) -> float
         got = fn(*args)
         if got is None:
             return wrong(f"{call} returned None: did you forget to `return` {returns}?")
+        text = string_instead_of_number(call, got, verb="returned")
+        if text is not None:
+            return text
         return float(got)
     except Exception as err:  # the learner's code failed: say how, on which input
         return wrong(f"{call} raised {type(err).__name__}: {err}")
+
+
+def _first_string(value) -> str | None:
+    """The first string in `value` (itself, or an entry of a list, tuple or array), or None."""
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = np.asarray(value, dtype=object).ravel() if len(value) else []
+        return next((_first_string(v) for v in items if isinstance(v, (str, bytes))), None)
+    return None
+
+
+def string_instead_of_number(what: str, value, verb: str = "is") -> Feedback | None:
+    """A failing Feedback if `value` is (or holds) a string where a number is expected, else None.
+
+    `what` names the value, e.g. "`n_params`": "`n_params` is the string '64'; give the number
+    64 (without quotes)"; with verb="returned" the message is about a function's result. A
+    string that looks like a number is not accepted: it only looks right when printed, and
+    arithmetic with it fails or goes wrong ('64' * 2 is '6464')."""
+    try:
+        text = _first_string(value)
+    except (TypeError, ValueError):  # a ragged list: not a string problem
+        return None
+    if text is None:
+        return None
+    act = "give" if verb == "is" else "return"
+    if isinstance(value, (str, bytes)):
+        said = f"{what} {verb} the string {text!r}"
+    else:
+        said = f"{what} {'holds' if verb == 'is' else verb + ' values with'} the string {text!r}"
+    try:
+        float(text)
+    except ValueError:
+        return wrong(f"{said}, not a number: {act} a number (without quotes)")
+    return wrong(f"{said}; {act} the number {text.strip()} (without quotes)")
 
 
 def as_number(name: str, answer, todo: str, kind: str = "a number") -> float | Feedback:
@@ -205,3 +251,101 @@ def diagnose(call: str, got, expected, mistakes, where: str = "") -> Feedback | 
     if verdict.ok:
         return None
     return wrong(f"{where}: {verdict.message}") if where else verdict
+
+
+# Packages whose routines an exercise may ask the learner to write instead of calling.
+LIBRARIES = ("genai_lib", "scipy", "torch", "jax", "tensorflow", "keras", "sklearn", "librosa",
+             "pretty_midi", "pandas", "numpy")
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    """A code object and the code objects nested in it (inner functions, lambdas)."""
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _library_name(obj, home: str | None, modules: tuple[str, ...],
+                  names: frozenset[str]) -> str | None:
+    """'package.routine' if obj (a module, function, class or callable) is one of the library
+    routines: from a package in `modules`, or named in `names` and not the learner's (`home`)."""
+    if inspect.ismodule(obj):
+        return obj.__name__ if obj.__name__.split(".")[0] in modules else None
+    if not callable(obj):
+        return None
+    name = getattr(obj, "__name__", None) or type(obj).__name__
+    module = getattr(obj, "__module__", None) or type(obj).__module__ or ""
+    if module == home:
+        return None
+    top = module.split(".")[0]
+    if top in modules or (name in names and top in (*LIBRARIES, "builtins")):
+        public = ".".join(part for part in module.split(".") if not part.startswith("_"))
+        return f"{public}.{name}" if top != "builtins" else name
+    return None
+
+
+def library_call(fn: Callable, modules: tuple[str, ...] = (),
+                 names: frozenset[str] | set[str] = frozenset(), depth: int = 0) -> str | None:
+    """How `fn` reaches a library routine that the exercise asks the learner to write (e.g.
+    'scipy.special.logsumexp', '.logsumexp', 'sklearn.metrics'), or None.
+
+    Reads the names fn's code loads: a global or closure variable bound to a module, function or
+    class of a package in `modules` (such as `from sklearn.metrics import recall_score`) or to a
+    library routine named in `names`; an attribute named in `names` (`torch.logsumexp`,
+    `t.logsumexp(1)`); an `import` of one of them inside fn. Functions of the learner's that fn
+    calls are read too, two levels deep."""
+    names = frozenset(names)
+    home = getattr(fn, "__module__", None)
+    if depth == 0:
+        top = str(home or "").split(".")[0]
+        if top in modules or (getattr(fn, "__name__", None) in names and top in LIBRARIES):
+            return f"{home}.{getattr(fn, '__name__', '')}"  # the library's routine itself
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    scope = dict(getattr(fn, "__globals__", {}))
+    for var, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            scope[var] = cell.cell_contents
+        except ValueError:  # an empty cell: the variable is not assigned yet
+            pass
+    for inner in _code_objects(code):
+        instructions = list(dis.get_instructions(inner))
+        for i, ins in enumerate(instructions):
+            arg = ins.argval
+            if not isinstance(arg, str):
+                continue
+            if ins.opname == "IMPORT_NAME" and arg.split(".")[0] in modules:
+                return arg
+            if ins.opname in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM") and arg in names:
+                return "." + arg
+            if ins.opname not in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF"):
+                continue
+            obj = scope.get(arg)
+            if obj is None or obj is fn:
+                continue
+            if isinstance(obj, types.FunctionType) and obj.__module__ == home:
+                found = library_call(obj, modules, names, depth + 1) if depth < 2 else None
+                if found:
+                    return found
+                continue
+            found = _library_name(obj, home, modules, names)
+            if found:
+                after = instructions[i + 1] if i + 1 < len(instructions) else None
+                if (inspect.ismodule(obj) and after is not None
+                        and after.opname in ("LOAD_ATTR", "LOAD_METHOD")):
+                    return f"{found}.{after.argval}"
+                return found
+    return None
+
+
+def library_used(name: str, fn: Callable, how: str, modules: tuple[str, ...] = (),
+                 names: frozenset[str] | set[str] = frozenset()) -> Feedback | None:
+    """A failing Feedback if the learner's function `name` calls a library routine that the
+    exercise asks them to write (see `library_call`); `how` says what to write it from."""
+    used = library_call(fn, modules, names)
+    if used is None:
+        return None
+    return wrong(f"`{name}` calls the library routine `{used.lstrip('.')}`: the exercise asks "
+                 f"you to write it yourself ({how}).")

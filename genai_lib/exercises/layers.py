@@ -10,8 +10,8 @@ from itertools import combinations
 
 import numpy as np
 
-from genai_lib.exercises import (Feedback, as_number, check_function, compare, missing_function,
-                                 right, wrong)
+from genai_lib.exercises import (Feedback, as_number, check_function, compare, library_call,
+                                 missing_function, right, string_instead_of_number, wrong)
 from genai_lib.scratch.layers import mlp_forward, softmax
 from genai_lib.scratch.neuron import relu
 
@@ -31,6 +31,9 @@ def check_param_count(n: int | None) -> Feedback:
     biases for the input layer, one bias per layer, neurons instead of connections, a layer
     left out, n_in + n_out instead of n_in x n_out) and the message names the one it is;
     it never gives the right total away."""
+    text = string_instead_of_number("`n_params`", n)
+    if text is not None:
+        return text
     n_float = as_number("n_params", n, "add up the weights and biases of every layer.",
                         "a whole number")
     if isinstance(n_float, Feedback):
@@ -90,6 +93,8 @@ _SOFTMAX_MIXED = np.array([[1000.0, 1001.0, 999.0],          # z - z.max() (of t
                            [-1000.0, -1002.0, -1001.0]])     # underflows row 2 to 0 / 0
 
 _SOFTMAX_NAMES = {"softmax", "log_softmax", "Softmax", "LogSoftmax", "special_softmax"}
+# A library log-sum-exp gives the softmax in one line, exp(z - logsumexp(z)): not written either.
+_LOGSUMEXP_NAMES = {"logsumexp", "special_logsumexp", "logaddexp", "LogSumExp"}
 _LIBRARIES = ("genai_lib", "scipy", "torch", "jax", "tensorflow", "keras", "sklearn")
 
 
@@ -215,11 +220,13 @@ def check_softmax(fn: Callable) -> Feedback:
     missing = missing_function("my_softmax", fn, "my_softmax(z)")
     if missing is not None:
         return missing
-    used = library_softmax_call(fn)
+    used = library_softmax_call(fn) or library_call(fn, names=_SOFTMAX_NAMES | _LOGSUMEXP_NAMES)
     if used:
-        return wrong(f"`my_softmax` calls a library softmax (`{used.lstrip('.')}`): the "
-                     f"exercise asks you to write it yourself, from np.exp, a maximum and a "
-                     f"sum.")
+        routine = used.lstrip(".")
+        what = ("a library log-sum-exp" if routine.split(".")[-1] in _LOGSUMEXP_NAMES
+                else "a library softmax")
+        return wrong(f"`my_softmax` calls {what} (`{routine}`): the exercise asks you to write "
+                     f"it yourself, from np.exp, a maximum and a sum.")
     for z in _SOFTMAX_SMALL:
         got, failed = _call(fn, z)
         if failed is not None:

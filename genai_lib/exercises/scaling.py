@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from genai_lib import data
-from genai_lib.exercises import Feedback, compare, right, wrong
+from genai_lib.exercises import Feedback, compare, right, string_instead_of_number, wrong
 
 PLAN_KEYS = ("per_rank_batch", "steps_per_epoch", "rows_dropped")
 
@@ -40,6 +40,12 @@ def check_shard_plan(answer: dict | None, n: int = 50_000, global_batch: int = 2
         return wrong(f"`plan` is missing the key(s) {missing}; it has {sorted(answer)}")
     exp = shard_plan(n, global_batch, world)
     got = {k: answer[k] for k in PLAN_KEYS}
+    for key in PLAN_KEYS:
+        if got[key] is None:
+            return wrong(f"`plan['{key}']` is None: fill in a whole number")
+        text = string_instead_of_number(f"`plan['{key}']`", got[key])
+        if text is not None:
+            return text
     if got["per_rank_batch"] != exp["per_rank_batch"]:
         if got["per_rank_batch"] == global_batch:
             return wrong(f"per_rank_batch = {global_batch} is the global batch: each of the "
@@ -104,22 +110,35 @@ _SPLITS = {"__getitem__", "chunk", "split", "tensor_split", "unbind", "narrow", 
 # Operations that give the same rows back (a copy, another dtype or device): followed too.
 _SAME_ROWS = {"clone", "detach", "to", "double", "float", "contiguous", "cpu", "type",
               "requires_grad_", "as_tensor", "tensor"}
+# Operations that read only x's shape, type or device, not its values: not a use of the rows.
+_METADATA = {"__get__", "__len__", "size", "dim", "numel", "is_floating_point", "is_complex",
+             "element_size", "stride", "is_contiguous", "__repr__", "__format__", "__str__"}
+
+
+def _tensors(args, kwargs) -> list:
+    """The arguments of a torch call, one level into lists and tuples (torch.cat([a, b]))."""
+    out = []
+    for a in (*args, *(kwargs or {}).values()):
+        out.extend(a if isinstance(a, (list, tuple)) else [a])
+    return out
 
 
 def _split_logger():
     """A torch function mode that records whether a tensor (or a copy of it) was cut into
-    pieces: `with _split_logger()(x) as log: ...` then `log.split`."""
+    pieces: `with _split_logger()(x) as log: ...` then `log.split`; and `log.whole`, the first
+    operation that computed with all of its rows at once (e.g. 'matmul'), or None."""
     from torch.overrides import TorchFunctionMode
 
     class SplitLog(TorchFunctionMode):
         def __init__(self, x: Tensor):
             super().__init__()
             self.tracked, self.split, self.rows = [x], False, len(x)
+            self.whole: str | None = None
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
+            name = getattr(func, "__name__", "")
             if args and any(args[0] is t for t in self.tracked):
-                name = getattr(func, "__name__", "")
                 pieces = [out] if isinstance(out, Tensor) else list(out) if isinstance(
                     out, (tuple, list)) else []
                 fewer = any(isinstance(p, Tensor) and p.ndim and p.shape[0] < self.rows
@@ -128,6 +147,12 @@ def _split_logger():
                     self.split = True
                 elif (name in _SAME_ROWS or name in _SPLITS) and isinstance(out, Tensor):
                     self.tracked.append(out)   # a copy, or all the rows (x[0::1], x[:])
+                    return out
+            reads = not (name in _SPLITS or name in _SAME_ROWS or name in _METADATA
+                         or name.startswith("new_") or name.endswith("_like"))
+            if (reads and self.whole is None
+                    and any(a is t for a in _tensors(args, kwargs) for t in self.tracked)):
+                self.whole = name or str(func)
             return out
 
     return SplitLog
@@ -143,7 +168,7 @@ def check_sharded_gradient(fn: Callable | None) -> Feedback:
     if not callable(fn):
         return wrong(f"`sharded_gradient` should be a function, got {type(fn).__name__}")
     split_log = _split_logger()
-    never_split = []
+    never_split, whole = [], None
     for x, y, w, world in _gradient_inputs():
         x_in = x.clone()
         try:
@@ -167,12 +192,20 @@ def check_sharded_gradient(fn: Callable | None) -> Feedback:
                          f"{verdict.message}")
         if not log.split:
             never_split.append(world)
+        elif log.whole is not None and whole is None:
+            whole = (world, log.whole)
     if never_split:
         return wrong(f"the numbers are right, but `sharded_gradient` never cuts `x` into "
                      f"shards (world = {never_split}): it computes the full-batch gradient "
                      f"directly. Simulate the {never_split[0]} processes: give rank r the "
                      f"rows x[r::world], y[r::world], take that shard's gradient on its own "
                      f"replica of w, then average the gradients")
+    if whole is not None:
+        return wrong(f"the numbers are right, and `sharded_gradient` cuts `x` into shards, but "
+                     f"it never uses them: `{whole[1]}` runs on all the rows of `x` at once "
+                     f"(world = {whole[0]}), so the gradient is the full-batch one. Compute "
+                     f"each shard's gradient from its own rows x[r::world], y[r::world] on its "
+                     f"own replica of w, then average those {whole[0]} gradients")
     return right("`sharded_gradient` equals the full-batch gradient on every test input: "
                  "averaging equal shards loses nothing.")
 

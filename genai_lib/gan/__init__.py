@@ -13,10 +13,10 @@ The package has two parts: `gan.networks` (the networks and sampling) and `gan.t
 `gan.Generator`, `gan.gan_step`, ...
 """
 
-from genai_lib.gan.networks import GAN, Discriminator, Generator, noise, sample
+from genai_lib.gan.networks import GAN, Discriminator, Generator, generate, noise, sample
 from genai_lib.gan.training import (LOSSES, Snapshots, discriminator_loss, discriminator_step,
                                     gan_step, generator_loss, generator_step, gradient_penalty)
 
 __all__ = ["GAN", "LOSSES", "Discriminator", "Generator", "Snapshots", "discriminator_loss",
-           "discriminator_step", "gan_step", "generator_loss", "generator_step",
+           "discriminator_step", "gan_step", "generate", "generator_loss", "generator_step",
            "gradient_penalty", "noise", "sample"]

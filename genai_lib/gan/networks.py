@@ -1,5 +1,6 @@
 """The two networks of a GAN and how to draw from one: `Generator`, `Discriminator`, the
-`GAN` that holds both (and an average of the generator's weights), `noise` and `sample`.
+`GAN` that holds both (and an average of the generator's weights), `noise`, `generate`
+(fixed noise) and `sample`.
 
 Shapes: z (B, L) noise, x (B, D) data (flatten images), y (B,) integer labels for the
 conditional GAN of Mirza & Osindero (2014). D returns logits (B,), never probabilities:
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from genai_lib import checks
+from genai_lib import checks, runtime
 from genai_lib.models import mlp
 
 
@@ -101,7 +102,8 @@ class GAN(nn.Module):
 
     ema_decay: also keep `ema`, an exponential moving average of the generator's weights,
     w_ema <- decay * w_ema + (1 - decay) * w after every generator step (Karras et al. 2018;
-    Yazici et al. 2019): it averages out the game's last oscillations. Sample from `ema.module`.
+    Yazici et al. 2019): it averages out the game's last oscillations. `gan_step` updates it;
+    `net` is the generator to sample from.
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module,
@@ -118,6 +120,11 @@ class GAN(nn.Module):
                     AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay),
                                   use_buffers=True))
 
+    @property
+    def net(self) -> nn.Module:
+        """The generator to sample with: the average of its weights if there is one."""
+        return self.ema.module if self.ema is not None else self.generator
+
 
 def noise(n: int, latent_dim: int, device: torch.device | str | None = None,
           generator: torch.Generator | None = None) -> Tensor:
@@ -130,19 +137,27 @@ def noise(n: int, latent_dim: int, device: torch.device | str | None = None,
 
 
 @torch.no_grad()
-def sample(generator: Generator, n: int, labels: Tensor | None = None,
-           z: Tensor | None = None) -> Tensor:
-    """n samples (n, data_dim) from the generator (eval mode, no gradients), on its device.
+def generate(generator: Generator, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    """G(z[, y]) for given noise z (n, latent_dim) in eval mode, without gradients: (n, D).
 
-    labels (n,): the requested classes of a conditional generator. z (n, latent_dim): fixed
-    noise (e.g. to watch the same points move during training); fresh noise if None.
-    """
+    For fixed noise (to watch the same points move, or to walk between two codes)."""
     dev = checks.device_of(generator)
-    if z is None:
-        z = noise(n, generator.latent_dim, dev)
-    if len(z) != n:
-        raise ValueError(f"z has {len(z)} rows but n={n} samples were requested")
-    if labels is not None and len(labels) != n:
-        raise ValueError(f"labels has {len(labels)} entries but n={n} samples were requested")
+    if labels is not None and len(labels) != len(z):
+        raise ValueError(f"labels has {len(labels)} entries but z has {len(z)} rows")
     with checks.eval_mode(generator):
         return generator(z.to(dev), None if labels is None else labels.to(dev))
+
+
+@torch.no_grad()
+def sample(model: GAN, n: int, labels: Tensor | None = None, seed: int | None = None) -> Tensor:
+    """n samples (n, data_dim) from a GAN's averaged generator (its generator without EMA),
+    on the model's device. labels (n,): the classes of a conditional GAN. seed: the noise's
+    (None: the global random state)."""
+    if not isinstance(model, GAN):
+        raise TypeError(f"sample takes the GAN (it draws from the generator's average), got "
+                        f"{type(model).__name__}; for a bare generator and fixed noise use "
+                        f"gan.generate(generator, z, labels)")
+    checks.positive_int("n", n)
+    g = model.net
+    z = noise(n, g.latent_dim, checks.device_of(g), generator=runtime.generator(seed))
+    return generate(g, z, labels)

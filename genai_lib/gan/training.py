@@ -8,10 +8,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel
 
 from genai_lib import checks
-from genai_lib.gan.networks import Discriminator, Generator, noise, sample
+from genai_lib.gan.networks import GAN, Discriminator, generate, noise
 from genai_lib.train import Batch, Step
 
 LOSSES = ("minimax", "ns", "wgan-gp")
@@ -73,15 +72,15 @@ def _split(batch: Batch, n_classes: int) -> tuple[Tensor, Tensor | None]:
     return batch[0], (batch[1] if n_classes > 0 else None)
 
 
-def discriminator_step(generator: Generator, discriminator: Discriminator,
-                       opt_d: torch.optim.Optimizer, latent_dim: int, loss: str = "ns",
+def discriminator_step(model: GAN, opt_d: torch.optim.Optimizer, loss: str = "ns",
                        gp_weight: float = 10.0) -> Step:
     """A step function: one discriminator update on a batch (x,) or (x, y); G is held fixed."""
+    generator, discriminator = model.generator, model.discriminator
 
     def step(batch: Batch) -> dict[str, Tensor]:
         real, labels = _split(batch, discriminator.n_classes)
         with torch.no_grad():  # G is not trained here: no graph through it
-            fake = generator(noise(len(real), latent_dim, real.device), labels)
+            fake = generator(noise(len(real), generator.latent_dim, real.device), labels)
         real_logits, fake_logits = discriminator(real, labels), discriminator(fake, labels)
         d_loss = discriminator_loss(real_logits, fake_logits, loss)
         if loss == "wgan-gp":
@@ -95,49 +94,48 @@ def discriminator_step(generator: Generator, discriminator: Discriminator,
     return Step(step, {"discriminator": opt_d})
 
 
-def generator_step(generator: Generator, discriminator: Discriminator,
-                   opt_g: torch.optim.Optimizer, latent_dim: int, loss: str = "ns") -> Step:
-    """A step function: one generator update against the current discriminator, batch size as x."""
+def generator_step(model: GAN, opt_g: torch.optim.Optimizer, loss: str = "ns") -> Step:
+    """A step function: one generator update against the current discriminator, batch size as
+    x; then the update of the generator's average (`model.ema`), if the GAN keeps one."""
+    generator, discriminator = model.generator, model.discriminator
 
     def step(batch: Batch) -> dict[str, Tensor]:
         real, labels = _split(batch, generator.n_classes)
-        fake = generator(noise(len(real), latent_dim, real.device), labels)
+        fake = generator(noise(len(real), generator.latent_dim, real.device), labels)
         g_loss = generator_loss(discriminator(fake, labels), loss)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()  # also fills D's .grad; harmless, opt_d zeroes it before its step
         opt_g.step()
+        if model.ema is not None:
+            model.ema.update_parameters(generator)
         return {"g_loss": g_loss.detach()}
 
     return Step(step, {"generator": opt_g})
 
 
-def gan_step(generator: Generator, discriminator: Discriminator, opt_g: torch.optim.Optimizer,
-             opt_d: torch.optim.Optimizer, latent_dim: int, loss: str = "ns",
-             n_critic: int | None = None, gp_weight: float = 10.0,
-             ema: AveragedModel | None = None) -> Step:
-    """The step function for `fit`: n_critic discriminator updates, then one generator update.
+def gan_step(model: GAN, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+             loss: str = "ns", n_critic: int | None = None, gp_weight: float = 10.0) -> Step:
+    """The step function for `fit`: n_critic discriminator updates, then one generator update
+    (and the update of the GAN's own generator average, if it keeps one).
 
-    ema: a GAN's `ema` average, updated after every generator update.
     loss: "minimax", "ns" (non-saturating) or "wgan-gp". n_critic defaults to 1, and to 5 for
     wgan-gp (Gulrajani et al. 2017, Alg. 1); the critic reuses the real batch with fresh noise.
     Returns {"d_loss", "g_loss", "d_real", "d_fake"} (mean logits/scores on real and fake).
     """
+    if not isinstance(model, GAN):
+        raise TypeError(f"gan_step takes the GAN (gan.GAN(generator, discriminator)), got "
+                        f"{type(model).__name__}")
     _check_loss(loss)
-    if latent_dim != generator.latent_dim:
-        raise ValueError(f"latent_dim={latent_dim} but the generator expects {generator.latent_dim}")
-    n_critic = (5 if loss == "wgan-gp" else 1) if n_critic is None else n_critic
-    if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
-        raise ValueError(f"n_critic must be a positive integer, got {n_critic!r}")
-    d_step = discriminator_step(generator, discriminator, opt_d, latent_dim, loss, gp_weight)
-    g_step = generator_step(generator, discriminator, opt_g, latent_dim, loss)
+    if n_critic is None:
+        n_critic = 5 if loss == "wgan-gp" else 1
+    n_critic = checks.positive_int("n_critic", n_critic)
+    d_step = discriminator_step(model, opt_d, loss, gp_weight)
+    g_step = generator_step(model, opt_g, loss)
 
     def step(batch: Batch) -> dict[str, Tensor]:
         for _ in range(n_critic):
             logs = d_step(batch)
-        logs = {**logs, **g_step(batch)}
-        if ema is not None:
-            ema.update_parameters(generator)
-        return logs
+        return {**logs, **g_step(batch)}
 
     return Step(step, {"generator": opt_g, "discriminator": opt_d})
 
@@ -165,7 +163,7 @@ class Snapshots:
         if epoch % self.every:
             return
         self.epochs.append(epoch + 1)
-        self.frames.append(sample(model.generator, len(self.z), self.labels, self.z).cpu())
+        self.frames.append(generate(model.generator, self.z, self.labels).cpu())
         if self.grid is not None:
             d = model.discriminator
             self.surfaces.append(torch.sigmoid(d(self.grid.to(checks.device_of(d)))).cpu())
