@@ -41,7 +41,7 @@ def digit_gan(latent_dim: int, hidden: int, lr: float, n_classes: int = 0,
         d = gan.Discriminator(64, hidden, n_classes=n_classes, dropout=dropout).to(device)
         opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(0.5, 0.999))
-        return gan.gan_step(g, d, opt_g, opt_d, latent_dim, "ns")
+        return gan.gan_step(gan.GAN(g, d), opt_g, opt_d, "ns")
     return build
 
 

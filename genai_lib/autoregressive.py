@@ -218,15 +218,22 @@ class Transformer(nn.Module):
         return self.step(shift_right(x, self.vocab))
 
 
-def nll(model: nn.Module, x: Tensor, batch_size: int = 512) -> float:
-    """Mean negative log-likelihood of x (B, T) in nats per token (eval mode, no gradients)."""
+def log_likelihood(model: nn.Module, x: Tensor, batch_size: int = 512) -> Tensor:
+    """Exact log-likelihood log p(x) of each sequence x (B, T), in nats: (B,) on the CPU
+    (eval mode, no gradients): the sum of the log-probabilities of its tokens."""
     dev = checks.device_of(model)
-    total = 0.0
+    out = []
     with torch.no_grad(), checks.eval_mode(model):
         for i in range(0, len(x), batch_size):
             xb = x[i:i + batch_size].to(dev)
-            total += F.cross_entropy(model(xb).flatten(0, 1), xb.flatten(), reduction="sum").item()
-    return total / x.numel()
+            logp = -F.cross_entropy(model(xb).transpose(1, 2), xb, reduction="none")
+            out.append(logp.sum(1).cpu())
+    return torch.cat(out)
+
+
+def nll(model: nn.Module, x: Tensor, batch_size: int = 512) -> float:
+    """Mean negative log-likelihood of x (B, T) in nats per token (eval mode, no gradients)."""
+    return -log_likelihood(model, x, batch_size).sum().item() / x.numel()
 
 
 def sequence_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> Step:

@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from genai_lib import autoregressive, checkpoint, convnets, data, diffusion, gan, music, runtime
+from genai_lib import autoregressive, checkpoint, checks, convnets, data, diffusion, gan, music
+from genai_lib import runtime
 from genai_lib import train
 from genai_lib import quality, unet, vae
 from genai_lib.quality import balanced_labels
@@ -268,6 +269,8 @@ class Family:
     sample: Callable[..., Tensor]             # sample(model, n, labels, seed, **settings)
     sample_settings: tuple[str, ...] = ()     # the settings fields `sample` takes
     tokens: bool = False                      # batches of integer tokens
+    log_likelihood: Callable[..., Tensor] | None = None  # (model, x, labels) -> (B,) nats
+    exact: bool = False                       # log_likelihood exact (else a lower bound)
 
 
 FAMILIES: dict[type, Family] = {
@@ -276,7 +279,7 @@ FAMILIES: dict[type, Family] = {
                                                   r.settings.loss), gan.sample),
     VAESettings: Family(
         "vae", _vae, lambda r, m, o: vae.vae_step(m, o["model"], beta=r.settings.beta),
-        vae.sample),
+        vae.sample, log_likelihood=lambda m, x, y: _no_grad(vae.elbo, m, x, y)),
     DiffusionSettings: Family(
         "diffusion", _diffusion,
         lambda r, m, o: diffusion.diffusion_step(
@@ -286,9 +289,18 @@ FAMILIES: dict[type, Family] = {
     TransformerSettings: Family(
         "autoregressive", _transformer,
         lambda r, m, o: autoregressive.sequence_step(m, o["model"]), autoregressive.sample,
-        ("temperature",), tokens=True),
+        ("temperature",), tokens=True,
+        log_likelihood=lambda m, x, y: autoregressive.log_likelihood(m, x.long()), exact=True),
 }
 _SAMPLE_SETTING = {"steps": "sample_steps"}   # sampler argument -> settings field
+
+
+def _no_grad(bound: Callable[..., Tensor], model: nn.Module, x: Tensor,
+             labels: Tensor | None) -> Tensor:
+    """bound(model, x, labels) (B,) in eval mode without gradients, on the CPU."""
+    dev = checks.device_of(model)
+    with torch.no_grad(), checks.eval_mode(model):
+        return bound(model, x.to(dev), None if labels is None else labels.to(dev)).cpu()
 
 
 @dataclass
@@ -315,6 +327,18 @@ class Trained:
                     for k in family.sample_settings}
         out = family.sample(self.model, n, labels, seed, **settings)
         return DATASETS[r.dataset].decode(out)
+
+    def log_likelihood(self, x: Tensor, labels: Tensor | None = None
+                       ) -> tuple[Tensor, bool] | None:
+        """log p(x[|labels]) per row of x (N, D) in nats, and whether it is exact (else a
+        lower bound, the ELBO); None for a family without one (GAN, diffusion here)."""
+        family = FAMILIES[type(self.recipe.settings)]
+        if family.log_likelihood is None:
+            return None
+        if self.recipe.conditional != (labels is not None):
+            raise ValueError(f"{self.recipe.name}: pass labels exactly when the recipe is "
+                             f"conditional (conditional={self.recipe.conditional})")
+        return family.log_likelihood(self.model, x.reshape(len(x), -1), labels), family.exact
 
 
 def build(r: Recipe) -> tuple[nn.Module, dict[str, torch.optim.Optimizer]]:

@@ -28,7 +28,10 @@ def test_balanced_accuracy():
 
 
 def test_dcr():
-    assert ex.check_dcr(synthetic.distance_to_closest_record)
+    by_hand = lambda q, r: np.sqrt(((q[:, None] - r[None]) ** 2).sum(-1)).min(1)  # noqa: E731
+    assert ex.check_dcr(by_hand)
+    library = ex.check_dcr(synthetic.distance_to_closest_record)  # "in NumPy": not the library's
+    assert not library and "distance_to_closest_record" in library.message
     sq = lambda q, r: ((q[:, None] - r[None]) ** 2).sum(-1).min(1)  # noqa: E731
     assert "squared" in ex.check_dcr(sq).message
     axis0 = lambda q, r: np.sqrt(((q[:, None] - r[None]) ** 2).sum(-1)).min(0)  # noqa: E731
@@ -198,10 +201,18 @@ def test_conformal_quantile():
         clipped).message
 
 
+def my_marginals(x, n, seed):
+    """The notebook's solution, in NumPy: one random row index per entry."""
+    idx = np.random.default_rng(seed).integers(0, len(x), size=(n, x.shape[1]))
+    return x[idx, np.arange(x.shape[1])]
+
+
 def test_independent_marginals():
     from genai_lib import synthetic
 
-    assert ex.check_independent_marginals(synthetic.independent_marginals)
+    assert ex.check_independent_marginals(my_marginals)
+    library = ex.check_independent_marginals(synthetic.independent_marginals)  # "by hand"
+    assert not library and "independent_marginals" in library.message
 
     def rows(x, n, seed):               # a bootstrap of whole rows
         return x[np.random.default_rng(seed).integers(0, len(x), n)]
@@ -211,10 +222,10 @@ def test_independent_marginals():
         return x.mean(0) + x.std(0) * rng.normal(size=(n, x.shape[1]))
 
     def transposed(x, n, seed):
-        return synthetic.independent_marginals(x, n, seed).T
+        return my_marginals(x, n, seed).T
 
     def unseeded(x, n, seed):
-        return synthetic.independent_marginals(x, n, np.random.randint(10 ** 6))
+        return my_marginals(x, n, np.random.randint(10 ** 6))
 
     assert "whole real rows" in ex.check_independent_marginals(rows).message
     assert "empirical marginal" in ex.check_independent_marginals(normal).message
@@ -223,4 +234,4 @@ def test_independent_marginals():
     assert not ex.check_independent_marginals(None)
     for seed in range(5):               # the right answer passes for every seed
         assert ex.check_independent_marginals(
-            lambda x, n, s, seed=seed: synthetic.independent_marginals(x, n, s + seed))
+            lambda x, n, s, seed=seed: my_marginals(x, n, s + seed))

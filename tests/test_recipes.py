@@ -310,3 +310,29 @@ def test_trained_recipe_counts_its_training_batches(tmp_path, monkeypatch):
     assert t.batches == r.epochs[0] * -(-130 // r.batch_size)  # epochs x ceil(N / B)
     assert recipes.training_rows(recipes.recipe("mnist-gan"), 4000, "quick") == 1000
     assert recipes.training_rows(recipes.recipe("mnist-gan"), 4000, "full") == 4000
+
+
+def test_log_likelihood_where_the_family_has_one():
+    """Exact for the transformer (the sum of its tokens' log-probabilities), the ELBO for a
+    VAE (below the exact value), None for a GAN; labels exactly for conditional recipes."""
+    d = recipes.load_data("digits-binary")
+    split = data.Split(d.x_train[:64], d.y_train[:64], d.x_test[:16], d.y_test[:16])
+    t = recipes.train_recipe("digits-autoregressive", profile="quick", split=split,
+                             reuse=False)
+    ll, exact = t.log_likelihood(split.x_test)
+    assert exact and ll.shape == (16,) and (ll < 0).all()
+    nats = autoregressive.nll(t.model, split.x_test.long())
+    assert ll.mean().item() == pytest.approx(-nats * 64, rel=1e-5)
+    g = recipes.train_recipe("digits-gan", profile="quick", split=_small("digits"), reuse=False)
+    assert g.log_likelihood(split.x_test) is None
+    v = recipes.train_recipe("digits-cvae", profile="quick", split=_small("digits"), reuse=False)
+    x = _small("digits").x_test
+    bound, exact = v.log_likelihood(x, _small("digits").y_test)
+    assert not exact and bound.shape == (len(x),) and torch.isfinite(bound).all()
+    with pytest.raises(ValueError, match="pass labels exactly when the recipe is conditional"):
+        v.log_likelihood(x)
+
+
+def _small(dataset):
+    d = recipes.load_data(dataset)
+    return data.Split(d.x_train[:64], d.y_train[:64], d.x_test[:16], d.y_test[:16])

@@ -145,24 +145,31 @@ def _first_string(value) -> str | None:
     if isinstance(value, bytes):
         return value.decode(errors="replace")
     if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple, np.ndarray)):
-        items = np.asarray(value, dtype=object).ravel() if len(value) else []
-        return next((_first_string(v) for v in items if isinstance(v, (str, bytes))), None)
+        return str(value)  # a NumPy str_ too, shown as plain text
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "SU":
+            return _first_string(value.flat[0]) if value.size else None
+        if value.dtype.kind != "O":  # numbers: nothing to look at
+            return None
+        value = list(value.flat)
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            text = _first_string(item)
+            if text is not None:
+                return text
     return None
 
 
-def string_instead_of_number(what: str, value, verb: str = "is") -> Feedback | None:
+def string_instead_of_number(what: str, value, verb: str = "is",
+                             kind: str = "a number") -> Feedback | None:
     """A failing Feedback if `value` is (or holds) a string where a number is expected, else None.
 
     `what` names the value, e.g. "`n_params`": "`n_params` is the string '64'; give the number
-    64 (without quotes)"; with verb="returned" the message is about a function's result. A
+    64 (without quotes)", or for text that is no number "... is the string 'many', not `kind`"
+    (e.g. 'a whole number'); with verb="returned" the message is about a function's result. A
     string that looks like a number is not accepted: it only looks right when printed, and
     arithmetic with it fails or goes wrong ('64' * 2 is '6464')."""
-    try:
-        text = _first_string(value)
-    except (TypeError, ValueError):  # a ragged list: not a string problem
-        return None
+    text = _first_string(value)
     if text is None:
         return None
     act = "give" if verb == "is" else "return"
@@ -173,7 +180,7 @@ def string_instead_of_number(what: str, value, verb: str = "is") -> Feedback | N
     try:
         float(text)
     except ValueError:
-        return wrong(f"{said}, not a number: {act} a number (without quotes)")
+        return wrong(f"{said}, not {kind}: {act} {kind} (without quotes)")
     return wrong(f"{said}; {act} the number {text.strip()} (without quotes)")
 
 
@@ -317,7 +324,9 @@ def library_call(fn: Callable, modules: tuple[str, ...] = (),
             if not isinstance(arg, str):
                 continue
             if ins.opname == "IMPORT_NAME" and arg.split(".")[0] in modules:
-                return arg
+                after = instructions[i + 1] if i + 1 < len(instructions) else None
+                named = after is not None and after.opname == "IMPORT_FROM"
+                return f"{arg}.{after.argval}" if named else arg
             if ins.opname in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM") and arg in names:
                 return "." + arg
             if ins.opname not in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF"):

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from genai_lib.exercises import Feedback, compare, right, wrong
+from genai_lib.exercises import (Feedback, compare, library_used, right, string_instead_of_number,
+                                 wrong)
 
 NEWSVENDOR_OVER, NEWSVENDOR_UNDER = 2.0, 6.0
 
@@ -23,6 +24,9 @@ def check_newsvendor_order(answer) -> Feedback:
     s, over, under = newsvendor_exercise()
     if answer is None:
         return wrong("`order` is None: compute it from the scenarios and the two costs")
+    text = string_instead_of_number("`order`", answer)
+    if text is not None:
+        return text
     try:
         q = float(np.asarray(answer).reshape(()))
     except (TypeError, ValueError):
@@ -99,12 +103,21 @@ def check_balanced_accuracy(fn: Callable) -> Feedback:
 
     if not callable(fn):
         return wrong(f"`balanced_accuracy` should be a function, got {type(fn).__name__}")
+    used = library_used("balanced_accuracy", fn, "without scikit-learn: the mean over the "
+                        "classes of y_true of the share of each class predicted as itself",
+                        modules=("sklearn",), names={"balanced_accuracy_score", "recall_score"})
+    if used is not None:
+        return used
     y = np.array([0] * 18 + [1] * 2)
     cases = [(y, np.zeros(20, dtype=int)), (y, np.r_[np.zeros(16), np.ones(4)].astype(int)),
              (np.array([0, 1, 1, 0, 1]), np.array([0, 1, 0, 1, 1]))]
     for yt, yp in cases:
         try:
-            got = float(fn(yt, yp))
+            raw = fn(yt, yp)
+            text = string_instead_of_number("`balanced_accuracy`", raw, verb="returned")
+            if text is not None:
+                return text
+            got = float(raw)
         except Exception as err:  # the learner's code failed
             return wrong(f"`balanced_accuracy` raised {type(err).__name__}: {err} on "
                          f"y_true={yt.tolist()}, y_pred={yp.tolist()}")
@@ -140,6 +153,13 @@ def check_dcr(fn: Callable) -> Feedback:
     """`fn(query (N, D), reference (M, D)) -> (N,)`: distance from each query row to its nearest reference row."""
     if not callable(fn):
         return wrong(f"`dcr` should be a function, got {type(fn).__name__}")
+    used = library_used("dcr", fn, "in NumPy: the differences query[:, None] - reference[None], "
+                        "their Euclidean norms, the minimum over the reference rows",
+                        names={"distance_to_closest_record", "cdist", "pairwise_distances",
+                               "NearestNeighbors", "KDTree", "cKDTree", "BallTree",
+                               "distance_matrix"})
+    if used is not None:
+        return used
     rng = np.random.default_rng(5)
     q, r = rng.normal(size=(7, 3)), rng.normal(size=(11, 3))
     d = np.sqrt(((q[:, None, :] - r[None, :, :]) ** 2).sum(-1))
@@ -174,7 +194,11 @@ def check_both_short(fn: Callable) -> Feedback:
     s = joint_demand_exercise()
     for orders in (np.array([90.0, 95.0]), np.array([80.0, 110.0])):
         try:
-            got = float(np.asarray(fn(s, orders)).reshape(()))
+            raw = fn(s, orders)
+            text = string_instead_of_number("`both_short`", raw, verb="returned")
+            if text is not None:
+                return text
+            got = float(np.asarray(raw).reshape(()))
         except Exception as err:  # the learner's code failed: say how
             return wrong(f"`both_short(scenarios, {orders.tolist()})` raised or did not return one "
                          f"number: {type(err).__name__}: {err}")
@@ -213,7 +237,11 @@ def check_subgroup_coverage(fn: Callable) -> Feedback:
     expected = (float(np.mean((lo <= y) & (y <= hi) & ~group) / np.mean(~group)),
                 float(np.mean((lo <= y) & (y <= hi) & group) / np.mean(group)))
     try:
-        got = tuple(float(v) for v in fn(y, lo, hi, group))
+        raw = fn(y, lo, hi, group)
+        text = string_instead_of_number("`subgroup_coverage`", raw, verb="returned")
+        if text is not None:
+            return text
+        got = tuple(float(v) for v in raw)
     except Exception as err:  # the learner's code failed: say how
         return wrong(f"`subgroup_coverage` raised or did not return two numbers: "
                      f"{type(err).__name__}: {err}")
@@ -252,7 +280,11 @@ def check_conformal_quantile(fn: Callable) -> Feedback:
         expected = _reference_conformal_q(scores, alpha)
         call = f"`conformal_q(scores, {alpha})` with n = {n}"
         try:
-            got = float(np.asarray(fn(scores.copy(), alpha)).reshape(()))
+            raw = fn(scores.copy(), alpha)
+            text = string_instead_of_number(call, raw, verb="returned")
+            if text is not None:
+                return text
+            got = float(np.asarray(raw).reshape(()))
         except Exception as err:  # the learner's code failed: say how
             return wrong(f"{call} raised or did not return one number: "
                          f"{type(err).__name__}: {err}")
@@ -307,8 +339,17 @@ def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float =
                      "the share of heavy users in the training data")
     p, y = np.asarray(y_pred).ravel(), np.asarray(y_true).ravel()
     if p.shape != y.shape:
+        if reference is not None and len(p) == len(np.asarray(reference[1]).ravel()):
+            return wrong(f"`y_pred` has one prediction per *training* row ({len(p)}): the "
+                         f"score is measured on the held-out data, so predict x_test "
+                         f"({len(y)} rows), not x_train")
         return wrong(f"`y_pred` has shape {p.shape}, expected {y.shape}: one prediction per "
                      f"held-out member")
+    if np.array_equal(p, y):
+        return wrong("`y_pred` is identical to the test labels y_test (balanced accuracy "
+                     "1.000): it must be the model's predictions on x_test, from its "
+                     "probabilities and the lowered threshold, never the labels it is "
+                     "scored against")
     if not np.isin(p, (0, 1)).all():
         return wrong("`y_pred` should hold 0/1 labels, not probabilities: compare them with the "
                      "threshold")
@@ -337,6 +378,13 @@ def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float =
                                      f"y_train.mean() = {share:.4f} itself"),
             (prob > 0.5, "this is the threshold 0.5 of the untouched model"),
         ]
+        if len(np.unique(y)) == 2:  # a model fitted on the test rows themselves
+            leak = LogisticRegression(max_iter=2000).fit(x_te, y).predict_proba(x_te)[:, 1]
+            on_test = ("the model was trained on the test set (x_test, y_test): fit it on "
+                       "x_train, y_train; the test rows are only predicted and scored, "
+                       "otherwise the score is flattered by labels the model has seen")
+            mistakes += [(leak > share, on_test), (leak > y.mean(), on_test),
+                         (leak > 0.5, on_test)]
         for candidate, message in mistakes:
             candidate = candidate.astype(int)
             if np.any(candidate != expected) and np.mean(p != candidate) <= 0.001:
@@ -348,6 +396,10 @@ def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float =
     if p.mean() > 0.9:
         return wrong(f"almost everyone ({p.mean():.0%}) is predicted heavy: the threshold is "
                      f"too low (or the comparison is reversed)")
+    if ba >= 0.999:
+        return wrong(f"balanced accuracy {ba:.3f} on the held-out data: a perfect score means "
+                     f"the model saw the test labels (trained on the test set, or y_pred "
+                     f"built from y_test); fit on x_train, y_train and predict x_test")
     if ba < baseline + margin:
         return wrong(f"balanced accuracy {ba:.3f} is not clearly above the untouched model's "
                      f"{baseline:.3f}: use threshold = y_train.mean()")
@@ -368,6 +420,18 @@ def check_memorising_generator(synthetic, x_train, x_holdout, noticed_by: str | 
         return wrong(f"`memorised` has shape {s.shape}, expected {xt.shape} (one row per training record)")
     if np.allclose(s, xt, atol=0):
         return wrong("these are the training records themselves: add the tiny noise the exercise asks for")
+    noise = s - xt
+    # equal up to float32 rounding of x_train + noise (a few units in the last place)
+    tol = 1e-3 * float(np.abs(noise).max()) + 4 * 1.2e-7 * float(np.abs(xt).max())
+    per_row = noise.shape[1] > 1 and np.allclose(noise, noise[:, :1], rtol=0, atol=tol)
+    per_column = len(noise) > 1 and np.allclose(noise, noise[:1], rtol=0, atol=tol)
+    if per_row or per_column:
+        shared = ("every column of a row gets the same offset (torch.randn(N, 1) or "
+                  "torch.randn(1), broadcast): each row is shifted along the diagonal"
+                  if per_row else "every row gets the same offsets (torch.randn(D), "
+                  "broadcast): the whole table is shifted by one vector")
+        return wrong(f"the noise is shared: {shared}. Draw one value per entry: "
+                     f"x_train + 0.01 * torch.randn_like(x_train)")
     threshold = np.quantile(distance_to_closest_record(x_holdout, xt), 0.05)
     share = float(np.mean(distance_to_closest_record(s, xt) < threshold))
     if share < 0.9:
@@ -396,6 +460,11 @@ def check_independent_marginals(fn: Callable) -> Feedback:
     """`fn(x (N, D), n, seed) -> (n, D)`: each column resampled with replacement on its own."""
     if not callable(fn):
         return wrong(f"`my_marginals` should be a function, got {type(fn).__name__}")
+    used = library_used("my_marginals", fn, "in NumPy: for each column, draw n row indices "
+                        "of its own with np.random.default_rng(seed)",
+                        names={"independent_marginals"})
+    if used is not None:
+        return used
     x = _marginals_exercise()
     n = 3000
     try:

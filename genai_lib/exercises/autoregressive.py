@@ -321,3 +321,242 @@ def check_count_nll(fn: Callable | None) -> Feedback:
                          f"token, your answer = {value:.6g}")
     return right("`count_nll` gives the held-out NLL of the add-k bigram model, in nats per "
                  "token, on every test case.")
+
+
+# --- 4. multi-head causal attention with a key/value cache ----------------------------------
+
+from genai_lib.exercises import same  # noqa: E402 (for the checker below)
+
+_SPLIT = "z.view(B, T, heads, d).transpose(1, 2)"
+_MERGE = "y.transpose(1, 2).reshape(B, T, heads * d)"
+
+
+def _cache_inputs() -> list[tuple[Tensor, Tensor, Tensor, Tensor, int]]:
+    """(x (B, T, dim), w_q, w_k, w_v (dim, dim), heads) in float32: two sizes with d = dim /
+    heads > 1 and heads > 1, weights scaled by 1/sqrt(dim) so that the softmax stays soft and
+    every typical mistake gives different numbers."""
+    g = torch.Generator().manual_seed(0)
+    out = []
+    for b, t, dim, heads in ((2, 5, 8, 2), (1, 6, 6, 3)):
+        x = torch.randn(b, t, dim, generator=g)
+        w_q, w_k, w_v = (torch.randn(dim, dim, generator=g) / math.sqrt(dim) for _ in range(3))
+        out.append((x, w_q, w_k, w_v, heads))
+    return out
+
+
+def _split_heads(z: Tensor, heads: int, how: str = "right") -> Tensor:
+    """(B, T, dim) -> (B, heads, T, d): right, or a typical mistake ('no transpose', a reshape
+    that cuts the sequence; 'strided', head i takes every heads-th feature)."""
+    b, t, dim = z.shape
+    if how == "no transpose":
+        return z.reshape(b, heads, t, dim // heads)
+    if how == "strided":
+        return z.reshape(b, t, dim // heads, heads).permute(0, 3, 1, 2)
+    return z.reshape(b, t, heads, dim // heads).transpose(1, 2)
+
+
+def _attend(q: Tensor, k: Tensor, v: Tensor, *, scale: float | None = None,
+            mask: str = "causal", dim: int = -1, merge: str = "right") -> Tensor:
+    """Attention of q (B, h, t, d) over k, v (B, h, S, d), the heads merged: (B, t, h d).
+
+    scale: what the scores are divided by (default sqrt(d)); mask: 'causal' (the last t rows
+    of the (S, S) lower triangle), 'none', 'ahead' (one position too far: j <= i + 1),
+    'no offset' (the first t rows), 'zero' (blocked scores 0), 'after' (weights zeroed after
+    the softmax); dim: the softmax's; merge: 'right' or 'no transpose'."""
+    b, h, t, d = q.shape
+    s = k.shape[2]
+    scores = q @ k.transpose(-2, -1) / (math.sqrt(d) if scale is None else scale)
+    i = torch.arange(t)[:, None] + (s - t if mask != "no offset" else 0)
+    j = torch.arange(s)[None, :]
+    allowed = j <= i + (1 if mask == "ahead" else 0)
+    if mask == "zero":
+        scores = scores.masked_fill(~allowed, 0.0)
+    elif mask in ("causal", "ahead", "no offset"):
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    weights = scores.softmax(dim)
+    if mask == "after":
+        weights = weights * allowed
+    y = weights @ v                                                        # (B, h, t, d)
+    if merge == "no transpose":
+        return y.reshape(b, t, h * d)
+    return y.transpose(1, 2).reshape(b, t, h * d)
+
+
+def cached_attention_reference(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, heads: int,
+                               cache: dict) -> Tensor:
+    """Causal multi-head attention of the new positions x (B, t, dim) over the cached ones and
+    themselves; appends their keys and values (B, heads, t, d) to cache['k'], cache['v']."""
+    q, k, v = (_split_heads(x @ w, heads) for w in (w_q, w_k, w_v))
+    if cache:
+        k = torch.cat([cache["k"], k], dim=2)
+        v = torch.cat([cache["v"], v], dim=2)
+    cache["k"], cache["v"] = k, v
+    return _attend(q, k, v)
+
+
+def _whole_mistakes(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor,
+                    heads: int) -> list[tuple[Tensor, str]]:
+    """What each typical mistake returns for the whole sequence (an empty cache), with the
+    message that names it."""
+    dim = x.shape[-1]
+    d = dim // heads
+    q, k, v = (_split_heads(x @ w, heads) for w in (w_q, w_k, w_v))
+    split = {how: [_split_heads(x @ w, heads, how) for w in (w_q, w_k, w_v)]
+             for how in ("no transpose", "strided")}
+    wrong_axis = (f"the heads are split along the wrong axis: z.view(B, heads, T, d) is a "
+                  f"reshape without a transpose, which cuts the *sequence* into {heads} pieces, "
+                  f"so a head mixes positions. Split the width: {_SPLIT}")
+    return [
+        (_attend(*split["no transpose"], merge="no transpose"), wrong_axis + f" (and merge "
+         f"back with {_MERGE})"),
+        (_attend(*split["no transpose"]), wrong_axis),
+        (_attend(q, k, v, merge="no transpose"), f"the heads are merged without the transpose: "
+         f"y.reshape(B, T, dim) on y (B, heads, T, d) mixes positions and heads. Move the "
+         f"heads back beside the width first: {_MERGE}"),
+        (_attend(*split["strided"]), f"head i takes the features i, i + heads, i + 2 heads, "
+         f"... (view(B, T, d, heads)): it must take the {d} adjacent features i * d .. "
+         f"(i + 1) * d - 1 of q, k and v, {_SPLIT}"),
+        (_attend(q, k, v, scale=1.0), "the scores are not scaled: divide q @ k^T by "
+         "sqrt(d), d = dim / heads the width of one head"),
+        (_attend(q, k, v, scale=float(d)), f"you divided the scores by d = {d}: divide by its "
+         f"square root, sqrt(d) (d = dim / heads, one head's width)"),
+        (_attend(q, k, v, scale=math.sqrt(dim)), f"you scaled by sqrt(dim) = sqrt({dim}), the "
+         f"model's width: each head's dot products add d = dim / heads = {d} terms, so divide "
+         f"by sqrt(d), with d = q.shape[-1] after the split"),
+        (_attend(q, k, v, scale=float(dim)), f"you divided the scores by dim = {dim}: divide "
+         f"by sqrt(d), the square root of one head's width d = dim / heads"),
+        (_attend(q, k, v, dim=-2), "the softmax runs over the wrong dimension (dim=-2, the "
+         "queries): each query's weights over the keys must sum to 1, softmax(dim=-1)"),
+        (_attend(q, k, v, mask="none"), "there is no causal mask: each position also attends "
+         "to the later ones, the tokens it must predict. Fill the scores where j > i with -inf "
+         "before the softmax"),
+        (_attend(q, k, v, mask="ahead"), "the mask is off by one: position i also sees "
+         "position i + 1, the very token it predicts. Keep j <= i (tril(), not tril(1))"),
+        (_attend(q, k, v, mask="zero"), "you set the blocked scores to 0 (or multiplied the "
+         "scores by the mask): exp(0) = 1, so the future still gets weight. Fill them with "
+         "float('-inf')"),
+        (_attend(q, k, v, mask="after"), "you masked after the softmax: the remaining weights "
+         "no longer sum to 1. Fill the future scores with -inf before the softmax"),
+        (_attend(*(_split_heads(x @ w.T, heads) for w in (w_q, w_k, w_v))), "you multiplied "
+         "by the transposed weights: with the book's row convention q = x @ w_q (dim, dim), "
+         "not x @ w_q.T"),
+        (_attend(q, k, _split_heads(x, heads)), "you weighted x instead of the values: v = "
+         "x @ w_v, split into heads like q and k"),
+    ]
+
+
+def _check_cache(cache: object, shape: tuple[int, ...], expected: dict, t: int,
+                 where: str) -> Feedback | None:
+    """A failing Feedback if the learner's cache does not hold the expected keys and values of
+    all `shape[2]` positions so far (B, heads, S, d), else None."""
+    b, h, s, d = shape
+    if not isinstance(cache, dict) or "k" not in cache or "v" not in cache:
+        return wrong(f"{where}: after the call the cache has no 'k' and 'v': store the keys "
+                     f"and values in the dict that was passed in, cache['k'], cache['v'] = k, v "
+                     f"(binding a new dict to the name `cache` leaves the caller's empty)")
+    got = {}
+    for name in ("k", "v"):
+        value = as_tensor(f"cache['{name}']", cache[name], kind="a tensor (B, heads, S, d)")
+        if isinstance(value, Feedback):
+            return wrong(f"{where}: {value.message}")
+        got[name] = value
+    if tuple(got["k"].shape) != shape or tuple(got["v"].shape) != shape:
+        found = tuple(got["k"].shape)
+        if s > t and found == (b, h, t, d):
+            return wrong(f"{where}: the cache stores only the last key and value (this call's "
+                         f"{t}), so later tokens forget the earlier ones. Append the new ones "
+                         f"to the old along the positions axis and store all of them: "
+                         f"k = torch.cat([cache['k'], k], dim=2), then cache['k'] = k (the "
+                         f"same for v)")
+        return wrong(f"{where}: cache['k'] has shape {found}, expected {shape} = (B, heads, "
+                     f"S, d) after {s} positions: keep the keys split into heads, "
+                     f"{_SPLIT}, and concatenate along the positions, dim=2")
+    for name, other in (("k", "v"), ("v", "k")):
+        what = "keys" if name == "k" else "values"
+        if not same(got[name], expected[name]):
+            if same(got[name], expected[other]):
+                return wrong(f"{where}: cache['{name}'] holds the wrong tensor: store the keys "
+                             f"k = x @ w_k under 'k' and the values v = x @ w_v under 'v'")
+            return wrong(f"{where}: cache['{name}'] does not hold the {what} x @ w_{name} of "
+                         f"every position so far, split into heads ({_SPLIT}), oldest first")
+    return None
+
+
+def check_cached_attention(fn: Callable | None) -> Feedback:
+    """Check fn(x (B, t, dim), w_q, w_k, w_v (dim, dim), heads, cache) -> (B, t, dim): causal
+    multi-head attention of t new positions over the cached ones and themselves, appending
+    their keys and values (B, heads, t, d) to cache['k'] and cache['v']. It is called on the
+    whole sequence with an empty cache, then one token at a time, then in chunks of 3 and 2."""
+    signature = "cached_attention(x, w_q, w_k, w_v, heads, cache)"
+    start = missing_function("cached_attention", fn, signature)
+    if start is not None:
+        return start
+    for x, w_q, w_k, w_v, heads in _cache_inputs():
+        b, t_all, dim = x.shape
+        d = dim // heads
+        xd, wd = x.double(), [w.double() for w in (w_q, w_k, w_v)]
+        full = cached_attention_reference(xd, *wd, heads, {})
+        size = f"x (B, T, dim) = {tuple(x.shape)}, heads = {heads}"
+        for chunks in ([t_all], [1] * t_all, [3, t_all - 3]):
+            cache, ref_cache, s = {}, {}, 0
+            how = ("the whole sequence, an empty cache" if len(chunks) == 1 else
+                   "one token at a time" if chunks[0] == 1 else
+                   f"chunks of {chunks[0]} then {chunks[1]} tokens")
+            for t in chunks:
+                part = x[:, s:s + t]
+                s += t
+                where = f"for {size}, fed {how} (positions {s - t}..{s - 1})"
+                try:
+                    got = fn(part.clone(), w_q.clone(), w_k.clone(), w_v.clone(), heads, cache)
+                except Exception as err:  # the learner's code failed: say how, on which input
+                    hint = ""
+                    if s > t and isinstance(err, RuntimeError):
+                        cached = f"{s - t} position{'s' if s - t > 1 else ''}"
+                        hint = (f" With {cached} cached and t = {t} new: k and v are "
+                                f"(B, heads, S, d) = ({b}, {heads}, {s}, {d}) after "
+                                f"torch.cat([cache['k'], k], dim=2), the scores are (B, heads, "
+                                f"t, S), and the mask is (t, S), the last t rows of the (S, S) "
+                                f"causal mask: causal_mask(S)[S - t:]")
+                    return wrong(f"`cached_attention` raised {type(err).__name__}: {err} "
+                                 f"({where}).{hint}")
+                got = as_tensor("cached_attention", got, returns="the output",
+                                kind="a tensor (B, t, dim)")
+                if isinstance(got, Feedback):
+                    return got
+                if tuple(got.shape) != (b, t, dim):
+                    return wrong(f"{where}: the output has shape {tuple(got.shape)}, expected "
+                                 f"({b}, {t}, {dim}) = (B, t, dim): merge the heads back, "
+                                 f"{_MERGE}")
+                if got.isnan().any():
+                    return wrong(f"{where}: the output contains NaN: a position has all its "
+                                 f"scores at -inf (it may see nothing), so the softmax divides 0 "
+                                 f"by 0. Is the mask off by one? A token must see itself, j <= i "
+                                 f"(tril(), not tril(-1)), and -inf goes where the mask is False")
+                q, k, v = (_split_heads(part.double() @ w, heads) for w in wd)
+                expected = cached_attention_reference(part.double(), *wd, heads, ref_cache)
+                mistakes = (_whole_mistakes(xd, *wd, heads) if len(chunks) == 1 else [
+                    (_attend(q, k, v, mask="causal"), "each call attends only over its own new "
+                     "tokens: the cached keys and values are not used. Concatenate the cached "
+                     "ones before the new ones, torch.cat([cache['k'], k], dim=2), and attend "
+                     "over all of them"),
+                    (_attend(q, ref_cache["k"], ref_cache["v"], mask="no offset"), "the mask "
+                     "of the new tokens is off: with S positions in all, the t new ones are "
+                     "positions S - t .. S - 1, so their rows of the mask are the *last* t rows "
+                     "of the (S, S) causal mask, causal_mask(S)[S - t:] (is_causal=True of "
+                     "F.scaled_dot_product_attention takes the first t rows: pass attn_mask=)"),
+                    (_attend(q, ref_cache["k"], ref_cache["v"], mask="none"), "the new tokens "
+                     "see one another without a mask: within a chunk, token i must not see the "
+                     "later ones. Use the last t rows of the (S, S) causal mask"),
+                ])
+                # the whole sequence: the output first (it names the mistake best); later
+                # calls: the cache first (a cache that forgets explains a wrong output)
+                verdicts = [lambda: diagnose("cached_attention(...)", got, expected, mistakes,
+                                             where),
+                            lambda: _check_cache(cache, (b, heads, s, d), ref_cache, t, where)]
+                for verdict in (verdicts if len(chunks) == 1 else verdicts[::-1]):
+                    found = verdict()
+                    if found is not None:
+                        return found
+    return right("`cached_attention` splits the heads, masks the future, attends over the "
+                 "cached keys and values and the new ones, and keeps all of them in the cache: "
+                 "fed whole, one token at a time or in chunks, it gives the same rows.")

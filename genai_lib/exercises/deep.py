@@ -25,7 +25,7 @@ def check_parameter_count(answer, sizes: list[int] = COUNT_SIZES) -> Feedback:
     """Is `answer` the number of parameters of MLP(sizes)? Diagnoses the usual slips."""
     if isinstance(answer, bool):
         return wrong(f"`answer` should be an integer, got the bool {answer}")
-    text = string_instead_of_number("`answer`", answer)
+    text = string_instead_of_number("`answer`", answer, kind="an integer")
     if text is not None:
         return text
     value = as_number("answer", answer, "write the number of parameters as an integer.",

@@ -226,3 +226,151 @@ def check_reverse_mean(fn: Callable | None) -> Feedback:
             return verdict
     return right("`reverse_mean` gives (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t) "
                  "at every test step.")
+
+
+# --- 4. one whole step of ancestral sampling ------------------------------------------------
+
+def _ddpm_step_cases() -> tuple[Tensor, Tensor, list[tuple[int, Tensor, Tensor, Tensor]]]:
+    """A short schedule (T = 8, large betas, so every typical mistake moves the answer) and
+    (t, x_t (B, D), eps_hat (B, D), z (B, D)) at code indices t: a middle step, t = 1 (the
+    second-to-last, which still adds noise), t = 0 (the last) and t = T - 1 (the first)."""
+    betas = torch.linspace(0.05, 0.4, 8, dtype=torch.float64)
+    g = torch.Generator().manual_seed(2)
+    cases = [(t, *(torch.randn(3, 4, generator=g, dtype=torch.float64) for _ in range(3)))
+             for t in (4, 1, 0, 7)]
+    return betas, torch.cumprod(1 - betas, 0), cases
+
+
+def ddpm_step_reference(x_t: Tensor, eps_hat: Tensor, t: int, betas: Tensor,
+                        alpha_bar: Tensor, z: Tensor) -> Tensor:
+    """x_{t-1} = mu + sigma_t z at the code's index t in [0, T) (Ho et al. 2020, alg. 2):
+    mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_t), sigma_t^2 the
+    posterior's variance (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) beta_t; no noise at t = 0."""
+    beta, ab = betas[t], alpha_bar[t]
+    mean = (x_t - beta / (1 - ab).sqrt() * eps_hat) / (1 - beta).sqrt()
+    if t == 0:
+        return mean
+    return mean + ((1 - alpha_bar[t - 1]) / (1 - ab) * beta).sqrt() * z
+
+
+_TILDE = ("sigma_t = sqrt(beta tilde_t), beta tilde_t = (1 - alpha_bar[t - 1]) / "
+          "(1 - alpha_bar[t]) * betas[t]")
+
+
+def _ddpm_step_mistakes(x: Tensor, eps: Tensor, t: int, betas: Tensor, alpha_bar: Tensor,
+                        z: Tensor, got: Tensor) -> list[tuple[Tensor, str]]:
+    """(candidate, message) for the typical mistakes of one reverse step at index t."""
+    T = len(betas)
+    beta, ab = betas[t], alpha_bar[t]
+    alpha, coef = 1 - beta, beta / (1 - ab).sqrt()
+    ab_prev = alpha_bar[t - 1] if t > 0 else ab.new_tensor(1.0)
+    mean = (x - coef * eps) / alpha.sqrt()
+    var = (1 - ab_prev) / (1 - ab) * beta
+    noise = var.sqrt() * z
+    expected = mean + noise
+    found: list[tuple[Tensor, str]] = []
+    if t == 0:
+        wrapped = alpha_bar[-1]  # what alpha_bar[t - 1] reads at t = 0
+        var_w = (1 - wrapped) / (1 - ab) * beta
+        mean_w = (wrapped.sqrt() * beta * (x - (1 - ab).sqrt() * eps) / ab.sqrt()
+                  + alpha.sqrt() * (1 - wrapped) * x) / (1 - ab)  # mu tilde with it
+        wrap = ("alpha_bar[t - 1] here is alpha_bar[-1], the LAST entry of the schedule "
+                "(Python wraps negative indices). Before the first step nothing is destroyed, "
+                "so alpha_bar_{t-1} = 1 there; simplest: at t == 0 return the mean, no noise")
+        found += [(mean + var_w.sqrt() * z, wrap), (mean_w + var_w.sqrt() * z, wrap),
+                  (mean_w, wrap)]
+        r = got - mean  # noise added at the last step: got = mean + c z for some c != 0
+        c = float((r * z).sum() / (z * z).sum()) if got.shape == mean.shape else 0.0
+        found.append((mean + c * z, f"you added noise at the last step (here {c:.3g} * z, "
+                      f"at t = 0): x_0 is the mean itself, with no sigma_t z. Only the steps "
+                      f"t > 0 draw noise"))
+    else:
+        found.append((mean, f"you added no noise at t = {t}: every step but the last "
+                      f"(t = 0 in code, where steps are indices 0..T-1) returns mean + "
+                      f"sigma_t z"))
+        shifted = ddpm_step_reference(x, eps, t - 1, betas, alpha_bar, z)
+        found.append((shifted, "off by one: you took the step of index t - 1 (betas[t - 1], "
+                      "alpha_bar[t - 1]). In code the steps are indices 0..T-1 and step t "
+                      "reads betas[t] and alpha_bar[t]; alpha_bar[t - 1] appears only in "
+                      "beta tilde_t"))
+        found.append(((x - beta / (1 - ab_prev).sqrt() * eps) / alpha.sqrt() + noise,
+                      "off by one in the mean: its noise coefficient is beta_t / "
+                      "sqrt(1 - alpha_bar_t) with alpha_bar[t], not alpha_bar[t - 1]"))
+        found.append((mean + betas[t - 1].sqrt() * z, "you used alpha_t where alpha_bar_t "
+                      f"belongs in beta tilde_t, which then collapses to beta_{{t-1}}: "
+                      f"{_TILDE}, with the running products alpha_bar"))
+    if t + 1 < T:
+        found.append((ddpm_step_reference(x, eps, t + 1, betas, alpha_bar, z), "off by one: "
+                      "you took the step of index t + 1. Step t reads betas[t] and "
+                      "alpha_bar[t]"))
+        found.append((mean + ((1 - ab) / (1 - alpha_bar[t + 1]) * beta).sqrt() * z,
+                      f"off by one in beta tilde_t (alpha_bar[t] and alpha_bar[t + 1]): "
+                      f"{_TILDE}"))
+    found += [
+        (mean + beta.sqrt() * z, f"your sigma_t is sqrt(beta_t): alpha_bar[t] where "
+         f"alpha_bar[t - 1] belongs in beta tilde_t (off by one), or Ho et al.'s other choice "
+         f"sigma_t^2 = beta_t. This step uses the posterior's variance: {_TILDE}"),
+        (mean + var * z, "you scaled z by the variance beta tilde_t: z needs the standard "
+         "deviation sigma_t = sqrt(beta tilde_t) (variance vs standard deviation)"),
+        (mean + beta * z, f"you scaled z by beta_t, a variance (variance vs standard "
+         f"deviation); the noise of this step is {_TILDE}"),
+        ((x + coef * eps) / alpha.sqrt() + noise, "wrong sign on the noise term: the mean "
+         "subtracts the predicted noise, (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_hat) / "
+         "sqrt(alpha_t)"),
+        (mean - noise, "you subtracted sigma_t z: add it. (z and -z have the same "
+         "distribution, but the check passes z and expects mean + sigma_t z)"),
+        ((x - beta.sqrt() * eps) / alpha.sqrt() + noise, "you used alpha_t where alpha_bar_t "
+         "belongs: the noise coefficient is beta_t / sqrt(1 - alpha_bar_t) (all the noise "
+         "in x_t), not beta_t / sqrt(1 - alpha_t) = sqrt(beta_t)"),
+        ((x - coef * eps) / ab.sqrt() + noise, "you divided by sqrt(alpha_bar_t): that "
+         "undoes all t steps at once. One step back divides by sqrt(alpha_t) = "
+         "sqrt(1 - betas[t])"),
+        ((x - (1 - ab).sqrt() * eps) / ab.sqrt() + noise, "that is x0_hat (+ noise), the "
+         "estimate of the clean point: the step's mean is (x_t - beta_t / "
+         "sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_t)"),
+        (x - coef * eps + noise, "you forgot to divide by sqrt(alpha_t) = sqrt(1 - betas[t])"),
+    ]
+    return [(c, m) for c, m in found if c.shape == expected.shape]
+
+
+def check_ddpm_step(fn: Callable | None) -> Feedback:
+    """Check fn(x_t (B, D), eps_hat (B, D), t, betas (T,), alpha_bar (T,), z (B, D)) ->
+    x_{t-1} (B, D): one step of ancestral sampling at the code's index t in [0, T)."""
+    call = "my_ddpm_step(x_t, eps_hat, t, betas, alpha_bar, z)"
+    start = missing_function("my_ddpm_step", fn, call)
+    if start is not None:
+        return start
+    betas, alpha_bar, cases = _ddpm_step_cases()
+    T = len(betas)
+    for i, (t, x, eps, z) in enumerate(cases):
+        where = f"at t = {t} (T = {T})"
+        results = []
+        for seed in ((0, 1) if i == 0 else (0,)):
+            with torch.random.fork_rng(devices=[]):  # the learner's global RNG stays put
+                torch.manual_seed(seed)
+                try:
+                    got = fn(x.clone(), eps.clone(), t, betas.clone(), alpha_bar.clone(),
+                             z.clone())
+                except IndexError as err:
+                    hint = (" At t = T - 1, the first reverse step, an index t + 1 is out of "
+                            "range: off by one? Step t reads betas[t] and alpha_bar[t]"
+                            if t == T - 1 else "")
+                    return wrong(f"`my_ddpm_step` raised IndexError at t = {t}: {err}.{hint}")
+                except Exception as err:  # the learner's code failed: say how, where
+                    return wrong(f"`my_ddpm_step` raised {type(err).__name__} at t = {t}: "
+                                 f"{err}")
+            got = as_tensor("my_ddpm_step", got, returns="x_{t-1}")
+            if isinstance(got, Feedback):
+                return got
+            results.append(got)
+        got = results[0]
+        if len(results) > 1 and got.shape == results[1].shape and not same(got, results[1]):
+            return wrong("the result changes from call to call with the same inputs: use the "
+                         "z passed in rather than drawing new noise (torch.randn_like)")
+        expected = ddpm_step_reference(x, eps, t, betas, alpha_bar, z)
+        verdict = diagnose(call, got, expected,
+                           _ddpm_step_mistakes(x, eps, t, betas, alpha_bar, z, got), where)
+        if verdict is not None:
+            return verdict
+    return right("`my_ddpm_step` gives mean + sigma_t z with sigma_t^2 = beta tilde_t at every "
+                 "step, and the mean alone at the last step t = 0.")

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genai_lib.exercises import Feedback, check_function, missing_function, right, wrong
+from genai_lib.exercises import (Feedback, check_function, missing_function, right,
+                                 string_instead_of_number, wrong)
 
 
 def _densities(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +161,11 @@ def check_js_divergence(fn: Callable | None) -> Feedback:
         return missing
     p, q = np.array([0.5, 0.3, 0.2]), np.array([0.1, 0.1, 0.8])
     try:
-        got = float(fn(p.copy(), q.copy()))
+        raw = fn(p.copy(), q.copy())
+        text = string_instead_of_number("`js`", raw, verb="returned")
+        if text is not None:
+            return text
+        got = float(raw)
     except Exception as err:
         return wrong(f"`js` raised {type(err).__name__}: {err}")
     expected = js_divergence(p, q)
@@ -205,7 +210,8 @@ def check_js_divergence(fn: Callable | None) -> Feedback:
 
 def check_memorised(memorised, x_train, n: int | None = None, measure: str | None = None) -> Feedback:
     """A memorising "generator": (n, D) copies of x_train[:10] only, each equally often;
-    `measure` (optional) names the quality number that exposes it ("recall")."""
+    and `measure`, the name of the quality number that exposes it ("recall"): the exercise
+    asks for it, so None (not answered yet) fails even when the rows are right."""
     if memorised is None:
         return wrong("`memorised` is None: build it from `x_train[:10]`, e.g. with `repeat_interleave`")
     try:
@@ -226,6 +232,10 @@ def check_memorised(memorised, x_train, n: int | None = None, measure: str | Non
         return wrong(f"only {int((counts > 0).sum())} of the 10 digits appear: use all of x_train[:10]")
     if counts.min() < counts.float().mean() / 2:
         return wrong(f"the 10 digits appear {counts.tolist()} times: repeat each about equally often")
+    if measure is None:
+        return wrong(f"the rows are right ({len(m)} copies of the 10 digits), but `measure` is "
+                     f"None: answer the question too, which of 'mmd', 'frechet', 'precision' "
+                     f"or 'recall' reveals the collapse?")
     if measure is not None:
         name = str(measure).strip().lower()
         if name == "precision":
@@ -240,3 +250,198 @@ def check_memorised(memorised, x_train, n: int | None = None, measure: str | Non
     return right(f"{len(m)} rows, each one of the 10 memorised digits {int(counts.min())}-"
                  f"{int(counts.max())} times" + ("; and recall is the number that exposes it."
                                                 if measure is not None else "."))
+
+
+# ------------------------------------------------ the discriminator's step, written out
+
+D_STEP_SIGNATURE = "my_d_step(G, D, opt_g, opt_d, x, z)"
+_NOISE_SEED = 1234  # the global seed set before each call: recognises noise drawn inside
+
+
+def reference_d_step(G, D, opt_g, opt_d, x, z):
+    """Reference: one discriminator update on real x (B, D) and noise z (B, L); returns D's
+    loss -[mean log D(x) + mean log(1 - D(G(z)))] (Goodfellow et al. 2014, eq. 1). G(z) is
+    made without a graph, so D's loss cannot reach G; opt_g is not touched."""
+    with torch.no_grad():
+        fake = G(z)
+    d_loss = -(F.logsigmoid(D(x)).mean() + F.logsigmoid(-D(fake)).mean())
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    return d_loss
+
+
+def _d_step_with(loss_fn: Callable, zero_grad: bool = True, own_noise: bool = False) -> Callable:
+    """A discriminator step like the reference but with another loss (real_logits,
+    fake_logits) -> scalar, without zero_grad, or with noise drawn inside: a typical mistake."""
+
+    def step(G, D, opt_g, opt_d, x, z):
+        if own_noise:
+            z = torch.randn(z.shape)
+        with torch.no_grad():
+            fake = G(z)
+        d_loss = loss_fn(D(x), D(fake))
+        if zero_grad:
+            opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        return d_loss
+
+    return step
+
+
+def _d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return -(F.logsigmoid(real).mean() + F.logsigmoid(-fake).mean())
+
+
+# (step with the mistake, what the checker says), tried in this order
+_D_STEP_MISTAKES = [
+    (_d_step_with(_d_loss, zero_grad=False),
+     "D's old gradients are never cleared: call opt_d.zero_grad() before d_loss.backward(). "
+     "backward() *adds* to .grad, so D stepped with this batch's gradient plus the one a "
+     "previous step left there (the checker leaves one, as a training loop does)."),
+    (_d_step_with(lambda r, f: -F.logsigmoid(f).mean()),
+     "it uses the generator's loss -log D(G(z)): that trains D to call the fakes *real*. "
+     "D's loss has two terms, -[log D(x) + log(1 - D(G(z)))]."),
+    (_d_step_with(lambda r, f: F.logsigmoid(-f).mean()),
+     "it uses the generator's minimax loss log(1 - D(G(z))): that trains D to call the fakes "
+     "*real*. D's loss has two terms, -[log D(x) + log(1 - D(G(z)))]."),
+    (_d_step_with(lambda r, f: -_d_loss(r, f)),
+     "the loss has the wrong sign: it is V(D, G) = log D(x) + log(1 - D(G(z))), which D "
+     "*maximises*; the optimiser minimises, so hand it -V."),
+    (_d_step_with(lambda r, f: _d_loss(-r, -f)),
+     "it swaps the labels: it trains D to call real data fake and the fakes real. The real x "
+     "get label 1 (log D(x)), the fakes label 0 (log(1 - D(G(z))))."),
+    (_d_step_with(lambda r, f: -F.logsigmoid(r).mean()),
+     "it keeps only the real term -log D(x): add the fake term -log(1 - D(G(z))), "
+     "= -logsigmoid(-logits), or D never learns what a fake looks like."),
+    (_d_step_with(lambda r, f: -F.logsigmoid(-f).mean()),
+     "it keeps only the fake term -log(1 - D(G(z))): add the real term -log D(x)."),
+    (_d_step_with(lambda r, f: -(F.logsigmoid(r).sum() + F.logsigmoid(-f).sum())),
+     "it sums over the batch: take the mean of each term, so the step does not grow with B."),
+    (_d_step_with(lambda r, f: -(torch.sigmoid(r).mean() + (1 - torch.sigmoid(f)).mean())),
+     "it uses D(x) and 1 - D(G(z)) without the log: the loss is "
+     "-[log D(x) + log(1 - D(G(z)))], with log D = F.logsigmoid(logits)."),
+    (_d_step_with(_d_loss, own_noise=True),
+     "it draws its own noise: make the fakes from the z passed in (the checker fixes z so "
+     "that it can compare your update with the expected one)."),
+]
+
+
+def _d_step_setup():
+    """Small fixed networks G (2 -> 2) and D, SGD optimisers, a real batch x (8, 2) and
+    noise z (8, 2). G's and D's .grad hold leftovers, as after a training loop's last step;
+    D's output bias is 1, so its logits are not near 0 and a swapped label shows."""
+    from genai_lib import gan  # here: the chapter's other checkers need no networks
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        G, D = gan.Generator(2, 2, 16), gan.Discriminator(2, 16)
+        with torch.no_grad():
+            [m for m in D.modules() if isinstance(m, torch.nn.Linear)][-1].bias.fill_(1.0)
+        for p in [*G.parameters(), *D.parameters()]:
+            p.grad = 0.5 * torch.randn_like(p)
+        x, z = torch.randn(8, 2) + 2.0, torch.randn(8, 2)
+    opt_g = torch.optim.SGD(G.parameters(), lr=0.1)
+    opt_d = torch.optim.SGD(D.parameters(), lr=0.1)
+    return G, D, opt_g, opt_d, x, z
+
+
+def _flat(net: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in net.parameters()]).clone()
+
+
+def _run_d_step(fn: Callable) -> dict:
+    """Run a d-step on a fresh set-up: what it returned, how G's and D's parameters moved,
+    whether D's loss reached G's parameters, G's gradients afterwards."""
+    G, D, opt_g, opt_d, x, z = _d_step_setup()
+    g0, d0 = _flat(G), _flat(D)
+    reached: list[bool] = []
+    hooks = [p.register_hook(lambda g: reached.append(True)) for p in G.parameters()]
+    try:
+        with torch.random.fork_rng(devices=[]):  # the learner's global RNG stays put
+            torch.manual_seed(_NOISE_SEED)
+            out = fn(G, D, opt_g, opt_d, x.clone(), z.clone())
+    finally:
+        for h in hooks:
+            h.remove()
+    return {"out": out, "g": _flat(G) - g0, "d": _flat(D) - d0, "reached": bool(reached),
+            "frozen": not all(p.requires_grad for p in G.parameters()),
+            "g_cleared": all(p.grad is None or not p.grad.any() for p in G.parameters())}
+
+
+def _same_update(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return torch.allclose(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()) + 1e-12)
+
+
+def check_d_step(fn: Callable | None) -> Feedback:
+    """Check a learner's my_d_step(G, D, opt_g, opt_d, x, z) -> D's loss: one discriminator
+    update on real x and fakes G(z). Names the typical mistakes: D's loss reaching G (no
+    detach / no_grad), no zero_grad, stepping opt_g, a wrong sign or swapped labels, the
+    generator's loss, one term only, a sum, noise drawn inside."""
+    from genai_lib.exercises import library_used  # (the module's imports are shared)
+
+    missing = missing_function("my_d_step", fn, D_STEP_SIGNATURE)
+    if missing is not None:
+        return missing
+    used = library_used("my_d_step", fn, "no_grad, the loss, zero_grad, backward, step",
+                        names={"discriminator_step", "gan_step"})
+    if used is not None:
+        return used
+    try:
+        got = _run_d_step(fn)
+    except Exception as err:  # say how the learner's code failed
+        if "does not require grad" in str(err):
+            return wrong(f"`my_d_step` raised {type(err).__name__}: {err}. D's loss has no "
+                         f"graph: put only the fake G(z) under torch.no_grad(), and compute "
+                         f"D(x), D(fake) and the loss outside it.")
+        return wrong(f"`my_d_step` raised {type(err).__name__}: {err}")
+    want = _run_d_step(reference_d_step)
+    problems = []
+    g_moved, d_moved = bool(got["g"].any()), bool(got["d"].any())
+    if g_moved and not d_moved:
+        problems.append("it steps the wrong optimiser: G's parameters changed and D's did "
+                        "not. The discriminator's step calls opt_d.step(), never opt_g.step().")
+    elif g_moved:
+        problems.append("G's parameters changed: the discriminator's step must step only "
+                        "opt_d (opt_g.step() moves G with whatever gradients G holds).")
+    if got["reached"]:
+        problems.append("D's loss sent gradients into G's parameters: make the fake under "
+                        "`with torch.no_grad():` or use G(z).detach(). D's loss must not train "
+                        "G (its gradient there points the wrong way for G), and the backward "
+                        "pass through G is wasted work.")
+    if got["frozen"]:
+        problems.append("it leaves G's parameters with requires_grad=False, so G's own step "
+                        "cannot train it: use torch.no_grad() or .detach() instead.")
+    if not d_moved and not g_moved:
+        problems.append("D's parameters did not change: call opt_d.step() after "
+                        "d_loss.backward(), and zero the gradients before backward(), not "
+                        "between backward() and step().")
+    elif d_moved and not _same_update(got["d"], want["d"]):
+        for mistake, message in _D_STEP_MISTAKES:
+            candidate = _run_d_step(mistake)["d"]
+            if not _same_update(candidate, want["d"]) and _same_update(got["d"], candidate):
+                if mistake is _D_STEP_MISTAKES[0][0] and got["g_cleared"]:
+                    message += " (opt_g.zero_grad() clears G's gradients, not D's.)"
+                problems.append(message)
+                break
+        else:
+            i = int((got["d"] - want["d"]).abs().argmax())
+            problems.append(f"D's update is not one step on -[log D(x) + log(1 - D(G(z)))] "
+                            f"with the given z: parameter {i} moved by {float(got['d'][i]):.4g}, "
+                            f"expected {float(want['d'][i]):.4g}.")
+    if problems:
+        return wrong("`my_d_step`: " + " Also: ".join(problems))
+    out = got["out"]
+    if out is None:
+        return wrong("`my_d_step` updates D correctly but returns None: return d_loss.")
+    try:
+        value = float(out.detach()) if isinstance(out, torch.Tensor) else float(out)
+    except (TypeError, ValueError, RuntimeError):
+        return wrong(f"`my_d_step` should return D's loss, a scalar, got {type(out).__name__}")
+    expected = float(want["out"].detach())
+    if not np.isclose(value, expected, rtol=1e-4):
+        return wrong(f"`my_d_step` updates D correctly but returns {value:.6g}; D's loss "
+                     f"before the step is {expected:.6g}: return d_loss.")
+    return right("`my_d_step` is right: the fake carries no graph into G, D's old gradients "
+                 "are cleared, and only opt_d steps, on -[log D(x) + log(1 - D(G(z)))].")

@@ -31,7 +31,7 @@ def check_param_count(n: int | None) -> Feedback:
     biases for the input layer, one bias per layer, neurons instead of connections, a layer
     left out, n_in + n_out instead of n_in x n_out) and the message names the one it is;
     it never gives the right total away."""
-    text = string_instead_of_number("`n_params`", n)
+    text = string_instead_of_number("`n_params`", n, kind="a whole number")
     if text is not None:
         return text
     n_float = as_number("n_params", n, "add up the weights and biases of every layer.",

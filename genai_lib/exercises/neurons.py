@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from genai_lib.exercises import Feedback, compare, right, wrong
+from genai_lib.exercises import Feedback, compare, right, string_instead_of_number, wrong
 from genai_lib.scratch.neuron import sigmoid
 
 # Exercise 1: y = sigmoid(x . w + b) for this input, by hand.
@@ -20,6 +20,9 @@ def check_neuron_output(y: float | None) -> Feedback:
     """Exercise 1: sigmoid(X1 . W1 + B1), a single number."""
     if y is None:
         return wrong("`y` is None: compute the weighted sum, add the bias, apply the sigmoid.")
+    text = string_instead_of_number("`y`", y)
+    if text is not None:
+        return text
     try:
         value = float(np.asarray(y, dtype=float).reshape(()))
     except (TypeError, ValueError):
@@ -60,6 +63,10 @@ def check_gate(w, b, gate: str = "nand") -> Feedback:
         raise ValueError(f"gate must be one of {sorted(GATES)}, got {gate!r}")
     if w is None or b is None:
         return wrong("`w` or `b` is None: choose two weights and a bias.")
+    for name, value in (("w", w), ("b", b)):
+        text = string_instead_of_number(f"`{name}`", value)
+        if text is not None:
+            return text
     try:
         w = np.asarray(w, dtype=float)
     except (TypeError, ValueError):
@@ -115,7 +122,15 @@ def _mistakes(w, b, x, y, lr) -> list[tuple[tuple[np.ndarray, float], str]]:
     """What typical wrong versions of the update return on one case, with the diagnosis."""
     z = float(x @ w + b)
     y_hat = 1.0 if z >= 0 else 0.0
+    zero_one = ("in this exercise y and y_hat are 0 or 1: y_hat = step(w.x + b), 1 if "
+                "w.x + b >= 0 else 0, and the step is lr (y - y_hat) x")
     return [
+        (_update(w, b, x, y, lr, 1.0 if z >= 0 else -1.0),
+         "your prediction is -1 or +1 (the ±1 label convention, y_hat = sign(w.x + b)): "
+         f"{zero_one}. With y_hat = -1 the error y - y_hat is 2 and the step doubles"),
+        ((w + lr * y * x, b + lr * y) if y * z <= 0 else (w, b),
+         "you used the ±1 form of the rule (labels in {-1, +1}: update w + lr y x when "
+         f"y (w.x + b) <= 0): {zero_one}. With y = 0 that rule never moves w"),
         (_update(w, b, x, y, -lr, y_hat),
          "the update goes the wrong way: it is lr (y - y_hat) x, not lr (y_hat - y) x"),
         (_update(w, b, x, y, 1.0, y_hat),
@@ -136,6 +151,41 @@ def _mistakes(w, b, x, y, lr) -> list[tuple[tuple[np.ndarray, float], str]]:
         ((w, b), "you returned `w` and `b` unchanged, but this sample is misclassified: "
          "move them by lr (y - y_hat) x and lr (y - y_hat)"),
     ]
+
+
+def _same_step(got, candidate) -> bool:
+    """Whether an output (new_w, new_b) equals a candidate pair."""
+    try:
+        got_w, got_b = np.asarray(got[0], dtype=float), float(np.asarray(got[1], dtype=float))
+    except (TypeError, ValueError, IndexError):
+        return False
+    return (got_w.shape == np.shape(candidate[0]) and np.allclose(got_w, candidate[0])
+            and bool(np.isclose(got_b, candidate[1])))
+
+
+def _name_mistake(fn: Callable, case: tuple, got_w: np.ndarray, got_b: float) -> str | None:
+    """The diagnosis of the typical mistake the learner's output on `case` matches, or None.
+
+    Two mistakes can give the same numbers on one case (on a false negative with lr = 0.5, the
+    ±1 prediction's doubled step equals a missing learning rate): the one that also matches the
+    learner's output on every other case wins."""
+    w, b, x, y, lr = case
+    exp_w, exp_b = perceptron_update_reference(w, b, x, y, lr)
+    matching = [k for k, ((cand_w, cand_b), _) in enumerate(_mistakes(w, b, x, y, lr))
+                if not (np.allclose(cand_w, exp_w) and np.isclose(cand_b, exp_b))
+                and np.allclose(got_w, cand_w) and np.isclose(got_b, cand_b)]
+    if not matching:
+        return None
+    outputs = []
+    for other in _CASES:
+        try:
+            outputs.append(fn(other[0].copy(), other[1], other[2].copy(), other[3], other[4]))
+        except Exception:  # noqa: BLE001 - a failing case cannot confirm a mistake
+            outputs.append(None)
+    everywhere = [k for k in matching
+                  if all(_same_step(out, _mistakes(*other)[k][0])
+                         for out, other in zip(outputs, _CASES))]
+    return _mistakes(*case)[(everywhere or matching)[0]][1]
 
 
 def check_perceptron_update(fn: Callable) -> Feedback:
@@ -173,10 +223,9 @@ def check_perceptron_update(fn: Callable) -> Feedback:
         except (TypeError, ValueError):
             got_w = got_b = None
         if got_w is not None and got_w.shape == exp_w.shape and got_b.size == 1:
-            for (cand_w, cand_b), message in _mistakes(w, b, x, y, lr):
-                distinct = not (np.allclose(cand_w, exp_w) and np.isclose(cand_b, exp_b))
-                if distinct and np.allclose(got_w, cand_w) and np.isclose(float(got_b), cand_b):
-                    return wrong(f"on {case}: {message}")
+            named = _name_mistake(fn, (w, b, x, y, lr), got_w, float(got_b))
+            if named is not None:
+                return wrong(f"on {case}: {named}")
         bad = next(v for v in verdicts if not v)
         return wrong(f"on {case}: {bad.message}")
     return right(f"your update agrees with the perceptron rule on all {len(_CASES)} cases "

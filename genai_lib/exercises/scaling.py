@@ -43,7 +43,7 @@ def check_shard_plan(answer: dict | None, n: int = 50_000, global_batch: int = 2
     for key in PLAN_KEYS:
         if got[key] is None:
             return wrong(f"`plan['{key}']` is None: fill in a whole number")
-        text = string_instead_of_number(f"`plan['{key}']`", got[key])
+        text = string_instead_of_number(f"`plan['{key}']`", got[key], kind="a whole number")
         if text is not None:
             return text
     if got["per_rank_batch"] != exp["per_rank_batch"]:
@@ -147,6 +147,9 @@ def _split_logger():
                     self.split = True
                 elif (name in _SAME_ROWS or name in _SPLITS) and isinstance(out, Tensor):
                     self.tracked.append(out)   # a copy, or all the rows (x[0::1], x[:])
+                    return out
+                elif name == "__get__" and isinstance(out, Tensor):
+                    self.tracked.append(out)   # the same values seen another way: x.T, x.data
                     return out
             reads = not (name in _SPLITS or name in _SAME_ROWS or name in _METADATA
                          or name.startswith("new_") or name.endswith("_like"))

@@ -64,7 +64,10 @@ def _kl_mistakes(mu: Tensor, lv: Tensor) -> list[tuple[Tensor, str]]:
 
 def check_gaussian_kl(fn, name: str = "my_kl") -> Feedback:
     """Check a learner's kl(mu, logvar): (B, L), (B, L) -> (B,) against the closed form."""
-    start = missing_function(name, fn, f"{name}(mu, logvar)") or library_used(
+    start = missing_function(name, fn, f"{name}(mu, logvar)")
+    if start is not None:
+        return start
+    start = library_used(
         name, fn, "the closed form 1/2 sum(mu^2 + exp(logvar) - 1 - logvar), not gaussian_kl",
         names={"gaussian_kl", "kl_divergence"})
     if start is not None:
@@ -96,7 +99,10 @@ def check_gaussian_kl(fn, name: str = "my_kl") -> Feedback:
 def check_reparameterize(fn, name: str = "my_reparameterize") -> Feedback:
     """Check a learner's reparameterize(mu, logvar) -> z: right mean, right variance, fresh
     noise per entry, gradients reaching mu and logvar."""
-    start = missing_function(name, fn, f"{name}(mu, logvar)") or library_used(
+    start = missing_function(name, fn, f"{name}(mu, logvar)")
+    if start is not None:
+        return start
+    start = library_used(
         name, fn, "z = mu + exp(logvar / 2) * eps with eps = torch.randn_like(mu)",
         names={"reparameterize", "rsample"})
     if start is not None:
@@ -245,3 +251,162 @@ def check_iwae_from_log_weights(fn, name: str = "my_iwae") -> Feedback:
         if verdict is not None:
             return verdict
     return right(f"`{name}` computes log (1/k) sum exp(log_w) stably, one bound per example.")
+
+
+# --- 4. the VAE's loss ------------------------------------------------------------------------
+
+import torch.nn.functional as F  # noqa: E402 (this section's own imports)
+
+from genai_lib.exercises import as_tensor  # noqa: E402
+
+def _vae_loss_inputs() -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Fixed test inputs with B, D, L all different (6, 10, 3), so that each wrong reduction
+    gives its own value: decoder logits (B, D) well outside [0, 1], grey images x (B, D) in
+    [0, 1], and the encoder's mu, logvar (B, L)."""
+    g = torch.Generator().manual_seed(0)
+    logits = 2.0 * torch.randn(6, 10, generator=g)
+    x = torch.rand(6, 10, generator=g)
+    mu, logvar = torch.randn(6, 3, generator=g), 0.5 * torch.randn(6, 3, generator=g)
+    return logits, x, mu, logvar
+
+
+def _vae_loss_reference(logits: Tensor, x: Tensor, mu: Tensor, logvar: Tensor,
+                        beta: float = 1.0) -> Tensor:
+    """-(log p(x|z) - beta KL), the log-likelihood summed over the D pixels, the KL over the
+    L latent dimensions, mean over the batch: a number (what `vae.vae_step` minimises)."""
+    recon = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+    return -(recon - beta * _kl_reference(mu, logvar)).mean()
+
+
+def _vae_loss_mistakes(logits: Tensor, x: Tensor, mu: Tensor, lv: Tensor,
+                       beta: float) -> list[tuple[Tensor, str]]:
+    """(wrong loss, message) for the typical mistakes in the VAE's loss."""
+    (B, D), L = logits.shape, mu.shape[1]
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")  # (B, D)
+    recon, kl = -bce.sum(1), _kl_reference(mu, lv)  # (B,) each
+
+    def loss(r: Tensor, k: Tensor) -> Tensor:
+        return -(r - beta * k).mean()
+
+    p = torch.sigmoid(logits)
+    mistakes = [
+        (loss(-bce.mean(1), kl), f"you averaged the reconstruction term over the D = {D} "
+         f"pixels (.mean(1), or F.binary_cross_entropy's default reduction): it is then D "
+         f"times too small, so the KL weighs D times more than in the ELBO, as if beta were "
+         f"{D} times larger; a VAE trained so collapses (its code carries nothing). Sum the "
+         f"log-likelihood over the pixels: reduction='none', then .sum(1)"),
+        (loss(-bce.mean(1), kl / L), f"you averaged over the pixels and over the latent "
+         f"dimensions: the ELBO is a log-density of the whole image, so sum the "
+         f"log-likelihood over the D = {D} pixels and the KL over the L = {L} latent "
+         f"dimensions (.sum(1) both), and average only over the batch"),
+        (-(recon - beta * kl).sum(), f"you summed over the batch: the loss is then B = {B} "
+         f"times the mean, so the gradient and the step size grow with the batch size. "
+         f"Take the mean over the batch (.mean())"),
+        (-recon.sum() + beta * kl.mean(), f"the reconstruction term is summed over the batch "
+         f"(reduction='sum') but the KL is averaged over it: the KL then weighs B = {B} "
+         f"times less than in the ELBO. Reduce both the same way: sum over the pixels and "
+         f"latent dimensions, then the mean over the batch"),
+        (-recon.mean() + beta * kl.sum(), f"the KL is summed over the batch but the "
+         f"reconstruction term is averaged over it: the KL then weighs B = {B} times more "
+         f"than in the ELBO. Take the mean over the batch of both"),
+        (-(recon + beta * kl).mean(), "the KL has the wrong sign: the ELBO is "
+         "reconstruction minus KL, so the loss -ELBO adds + beta * KL; with - the optimiser "
+         "would push q(z|x) away from the prior"),
+        ((recon + beta * kl).mean(), "the reconstruction term has the wrong sign: "
+         "log p(x|z) = -binary_cross_entropy_with_logits(...), so the loss is +BCE + beta * "
+         "KL"),
+        ((recon - beta * kl).mean(), "you returned the ELBO itself: training minimises the "
+         "loss, which is minus the ELBO, -(recon - beta * KL)"),
+        (-recon.mean(), "the KL term is missing: without it the loss is an autoencoder's "
+         "with a noisy code, and nothing pulls q(z|x) towards the prior N(0, I). Add "
+         "+ beta * KL"),
+        (loss(recon, kl / L), f"you averaged the KL over the L = {L} latent dimensions "
+         f"(.mean(1)): the KL of independent dimensions is their sum (.sum(1))"),
+        (loss(-F.binary_cross_entropy_with_logits(p, x, reduction="none").sum(1), kl),
+         "the sigmoid is applied twice: binary_cross_entropy_with_logits applies it itself, "
+         "so pass it the logits, not torch.sigmoid(logits)"),
+        (loss(-F.binary_cross_entropy_with_logits(x, logits, reduction="none").sum(1), kl),
+         "the arguments of binary_cross_entropy_with_logits are swapped: the logits come "
+         "first, the images (the targets) second"),
+        (loss(-((p - x) ** 2).sum(1), kl), "you used the squared error of sigmoid(logits): "
+         "the decoder here is Bernoulli, and its log-likelihood is minus the binary "
+         "cross-entropy, -binary_cross_entropy_with_logits(logits, x)"),
+        (loss(-((logits - x) ** 2).sum(1), kl), "you used the squared error of the logits: "
+         "the decoder gives logits of a Bernoulli likelihood, whose log-likelihood is "
+         "-binary_cross_entropy_with_logits(logits, x)"),
+    ]
+    if beta != 1.0:
+        mistakes += [
+            (loss(recon, kl / beta ** 2), "you divided the KL by beta: the loss is "
+             "-(recon - beta * KL)"),
+            (-(beta * recon - kl).mean(), "beta multiplies the reconstruction term: it is "
+             "the weight of the KL, -(recon - beta * KL)"),
+            (_vae_loss_reference(logits, x, mu, lv), f"the result does not change with "
+             f"beta (here {beta}): beta multiplies the KL, -(recon - beta * KL)"),
+        ]
+    mistakes += [(loss(recon, k), f"in the KL term: {message}")
+                 for k, message in _kl_mistakes(mu, lv)]
+    return mistakes
+
+
+def check_vae_loss(fn, name: str = "my_vae_loss") -> Feedback:
+    """Check a learner's loss(logits, x, mu, logvar, beta=1.0) -> a number: minus the
+    (beta-)ELBO of a Bernoulli VAE, summed over pixels and latent dimensions, mean over the
+    batch; every typical mistake (reductions, signs, logits) is named."""
+    signature = f"{name}(logits, x, mu, logvar, beta=1.0)"
+    start = missing_function(name, fn, signature)  # a failing Feedback is falsy: no `or`
+    if start is None:
+        start = library_used(
+            name, fn, "from binary_cross_entropy_with_logits and the closed-form KL",
+            names={"gaussian_kl", "kl_divergence", "elbo", "vae_step", "log_likelihood"})
+    if start is not None:
+        return start
+    logits, x, mu, logvar = _vae_loss_inputs()
+    B, D = logits.shape
+    for beta in (1.0, 0.5):
+        args = [t.clone().requires_grad_(t is not x) for t in (logits, x, mu, logvar)]
+        try:
+            got = fn(*args) if beta == 1.0 else fn(*args, beta=beta)
+        except TypeError as err:
+            if beta != 1.0 and "beta" in str(err):
+                return wrong(f"`{name}` takes no beta: give it the argument, {signature}, "
+                             f"and weigh the KL by it")
+            return wrong(f"`{name}` raised TypeError: {err} (call: {signature})")
+        except Exception as err:  # the learner's code failed: say how
+            if "between 0 and 1" in str(err):
+                return wrong(f"`{name}` passed the logits to F.binary_cross_entropy, which "
+                             f"expects probabilities in [0, 1]: use "
+                             f"F.binary_cross_entropy_with_logits(logits, x), which takes "
+                             f"the logits and applies the sigmoid itself, stably")
+            return wrong(f"`{name}` raised {type(err).__name__}: {err}")
+        t = as_tensor(name, got, returns="the loss", kind="the loss, a number")
+        if isinstance(t, Feedback):
+            return t
+        expected = _vae_loss_reference(logits.double(), x.double(), mu.double(),
+                                       logvar.double(), beta)
+        if t.shape == (B,):
+            return wrong(f"`{name}` returned one value per example, shape ({B},): the loss "
+                         f"is one number, the mean over the batch (.mean())")
+        if t.shape == (B, D):
+            return wrong(f"`{name}` returned one value per pixel, shape ({B}, {D}): sum "
+                         f"the log-likelihood over the pixels (.sum(1)), then take the "
+                         f"mean over the batch")
+        if t.numel() != 1:
+            return wrong(f"`{name}` returned shape {tuple(t.shape)}: the loss is one number, "
+                         f"the mean over the batch of -(recon - beta * KL)")
+        t = t.reshape(())
+        if not torch.isfinite(t):
+            return wrong(f"`{name}` returned {float(t)}: log of the logits? The decoder gives "
+                         f"logits, not probabilities: use F.binary_cross_entropy_with_logits")
+        mistakes = _vae_loss_mistakes(logits.double(), x.double(), mu.double(),
+                                      logvar.double(), beta)
+        where = f"with beta = {beta}" if beta != 1.0 else ""
+        verdict = diagnose(f"{name}(logits, x, mu, logvar)", t, expected, mistakes, where)
+        if verdict is not None:
+            return verdict
+        if not (isinstance(got, Tensor) and got.requires_grad):
+            return wrong(f"`{name}` returned a number without a gradient (.item(), .detach() "
+                         f"or a float): return the loss tensor so that .backward() can "
+                         f"train the model")
+    return right(f"`{name}` is minus the (beta-)ELBO: the Bernoulli log-likelihood summed "
+                 f"over the pixels, the KL over the latent dimensions, the mean over the batch.")
