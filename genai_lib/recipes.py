@@ -136,7 +136,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            quick_rows=1000, about="MLP GAN on 28x28 (the digits-gan training), EMA of G"),
     Recipe("mnist-dcgan", "mnist", replace(_MNIST_GAN, hidden=32, network="conv"),
            epochs=(2, 30), batch_size=128, quick_rows=1000,
-           about="DCGAN-style conv GAN on 28x28, EMA of G"),
+           about="conv GAN on 28x28 (DCGAN's networks), Adam(2e-3, betas 0/0.99), EMA of G"),
     Recipe("mnist-vae", "mnist", VAESettings(16, 32, network="conv", beta=0.1, code_prior=10),
            epochs=(2, 30), batch_size=64, quick_rows=1000,
            about="conv VAE on 28x28, 16-D code, beta 0.1, mixture prior on the codes"),

@@ -1,5 +1,6 @@
-"""Checkers for the autoregressive chapter: the causal mask, one causal self-attention head and
-the held-out NLL of a bigram model with add-k smoothing.
+"""Checkers for the autoregressive chapter: the causal mask, one causal self-attention head,
+the held-out NLL of a bigram model with add-k smoothing, and multi-head attention with a
+key/value cache (`check_cached_attention`).
 
 Notation (as in `genai_lib.autoregressive`): a mask (T, T) is True where position i may attend
 to position j (j <= i); one head is softmax(q k^T / sqrt(d), future masked) v with q = x w_q,
@@ -18,7 +19,7 @@ from torch import Tensor
 
 from genai_lib.autoregressive import NGram
 from genai_lib.exercises import (ATOL, RTOL, Feedback, as_tensor, diagnose, missing_function,
-                                 right, wrong)
+                                 right, same, wrong)
 
 
 # --- 1. the causal mask ---------------------------------------------------------------------
@@ -325,7 +326,6 @@ def check_count_nll(fn: Callable | None) -> Feedback:
 
 # --- 4. multi-head causal attention with a key/value cache ----------------------------------
 
-from genai_lib.exercises import same  # noqa: E402 (for the checker below)
 
 _SPLIT = "z.view(B, T, heads, d).transpose(1, 2)"
 _MERGE = "y.transpose(1, 2).reshape(B, T, heads * d)"

@@ -1,8 +1,8 @@
-"""Checkers for chapter 6 (VAEs): the Gaussian KL term, the reparameterisation trick and
-the importance-weighted bound.
+"""Checkers for chapter 6 (VAEs): the Gaussian KL term, the reparameterisation trick, the
+importance-weighted bound and the VAE's loss with its reductions.
 
 Each checker names the learner's function as the exercise does (`my_kl`,
-`my_reparameterize`, `my_iwae`) and recognises the typical mistakes by computing each wrong
+`my_reparameterize`, `my_iwae`, `my_vae_loss`) and recognises the typical mistakes by computing each wrong
 answer and comparing (`genai_lib.exercises.diagnose`).
 """
 
