@@ -1,5 +1,6 @@
 """Checkers for the diffusion chapter: the cumulative schedule alpha_bar, the closed-form
-forward process q(x_t | x_0) and the mean of one DDPM reverse step (Ho et al. 2020, eq. 11).
+forward process q(x_t | x_0), the mean of one DDPM reverse step (Ho et al. 2020, eq. 11) and
+a whole reverse step with its noise (`check_ddpm_step`).
 
 Notation (as in `genai_lib.diffusion`): beta_t the noise added at step t, alpha_t = 1 - beta_t,
 alpha_bar_t = prod_{s <= t} alpha_s, q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I).
