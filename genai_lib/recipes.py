@@ -2,7 +2,7 @@
 epochs per profile, shared by the chapters and by `python -m genai_lib.generate`.
 
 Each recipe is justified by a measured table in its chapter (05b for the GANs, 06 for the
-VAEs, 06a for MNIST, 06b for diffusion, 06d for the autoregressive models). A recipe holds
+VAEs, 06a for MNIST, 07 for diffusion, 08 for the autoregressive models). A recipe holds
 its family's settings (`GANSettings`, ...); the family's build, step and sampler are found
 in one table, `FAMILIES`. `train_recipe` trains one; `Trained.sample(n)` draws flat images
 (n, D) in [0, 1] on the CPU (melodies of MIDI pitches for chorales-transformer).
