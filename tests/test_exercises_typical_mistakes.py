@@ -29,6 +29,7 @@ from genai_lib.exercises import applications_art_music as art_music
 from genai_lib.exercises import applications_tabular as tabular
 from genai_lib.exercises import backprop, deep, gans, layers, neurons, scaling, vaes
 from genai_lib.train import fit
+from test_exercises_deep import TinyCNN  # the reference CNN of exercise 4.2
 
 LIBRARY = "library routine where the exercise says: write it yourself"
 TEST_SET = "model that has seen the test set"
@@ -162,21 +163,6 @@ class Sigmoids(nn.Module):
 def gradient_flow(activation: Callable) -> Feedback:
     torch.manual_seed(0)
     return deep.check_gradient_flow(Sigmoids(activation))
-
-
-class TinyCNN(nn.Module):
-    """The reference CNN of exercise 4.2 (1,898 parameters)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
-        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
-        self.out = nn.Linear(64, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(torch.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(torch.relu(self.conv2(x)), 2)
-        return self.out(x.flatten(1))
 
 
 class Lookup(nn.Module):
