@@ -87,7 +87,7 @@ def pytest_ignore_collect(collection_path: Path, config):
 
 
 # reuses the recipes the chapters before it trained (train_recipe's saved models): run last
-RUN_LAST = ("08b_which_generator.ipynb",)
+RUN_LAST = ("09b_which_generator.ipynb",)
 
 
 def pytest_collection_modifyitems(items) -> None:

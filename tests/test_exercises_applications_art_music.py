@@ -1,4 +1,4 @@
-"""The chapter 7 art/music checkers: reference solutions pass, typical mistakes get the right message."""
+"""The chapter 10 art/music checkers: reference solutions pass, typical mistakes get the right message."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""genai_lib.exercises.autoregressive, the exercise of chapter 8 that writes a step of the
+"""genai_lib.exercises.autoregressive, the exercise of chapter 9 that writes a step of the
 model: multi-head causal attention with a key/value cache (`check_cached_attention`). The
 reference answers pass; each typical mistake fails with a message that names it."""
 

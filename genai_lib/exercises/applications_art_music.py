@@ -1,4 +1,4 @@
-"""Checkers for the exercises of chapter 7, generative art and music (09a_art, 09b_music)."""
+"""Checkers for the exercises of chapter 10, generative art and music (10a_art, 10b_music)."""
 
 from __future__ import annotations
 
