@@ -17,11 +17,10 @@ import math
 
 import torch
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from genai_lib import checks, runtime
 from genai_lib.models import mlp
-from genai_lib.train import Batch, Step
+from genai_lib.train import Batch, Step, ema_of
 
 SCHEDULES = ("linear", "cosine")
 
@@ -113,35 +112,18 @@ class Denoiser(nn.Module):
         return self.out(h)
 
 
-class Diffusion(nn.Module):
-    """A denoiser and its noise schedule in one module (the schedule moves and saves with it).
+def check_range(data_range: tuple[float, float] | None) -> tuple[float, float] | None:
+    """data_range checked: None, or (low, high) with low < high."""
+    if data_range is not None and not data_range[0] < data_range[1]:
+        raise ValueError(f"data_range must be (low, high) with low < high, got {data_range!r}")
+    return data_range
 
-    ema_decay: also keep `ema`, a moving average of the denoiser's weights; sample from it.
-    data_range: (low, high) of the data (e.g. (0, 1) for pixels): the model works on the scale
-    [-1, 1] and maps batches to it (`scale`) and samples back (`unscale`). None: no mapping.
-    """
 
-    def __init__(self, denoiser: nn.Module, timesteps: int = 1000, schedule: str = "cosine",
-                 ema_decay: float | None = 0.999,
-                 data_range: tuple[float, float] | None = None) -> None:
-        super().__init__()
-        checks.positive_int("timesteps", timesteps)
-        if data_range is not None and not data_range[0] < data_range[1]:
-            raise ValueError(f"data_range must be (low, high) with low < high, got {data_range!r}")
-        self.denoiser, self.timesteps, self.data_range = denoiser, timesteps, data_range
-        b = betas(timesteps, schedule)
-        self.register_buffer("betas", b.float())
-        self.register_buffer("alpha_bar", torch.cumprod(1 - b, 0).float())
-        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be between 0 and 1 (e.g. 0.999), got {ema_decay!r}")
-        self.ema = (None if ema_decay is None else
-                    AveragedModel(denoiser, multi_avg_fn=get_ema_multi_avg_fn(ema_decay),
-                                  use_buffers=True))
+class DataScale:
+    """Maps batches from the data's own range `data_range` (low, high) to the model's scale
+    [-1, 1] and samples back; no mapping when data_range is None. (B, D) -> (B, D)."""
 
-    @property
-    def net(self) -> nn.Module:
-        """The network to sample with: the averaged denoiser if there is one."""
-        return self.ema.module if self.ema is not None else self.denoiser
+    data_range: tuple[float, float] | None
 
     def scale(self, x: Tensor) -> Tensor:
         """Data (B, D) on its own scale -> the model's scale [-1, 1] (unchanged without range)."""
@@ -156,6 +138,32 @@ class Diffusion(nn.Module):
             return x
         low, high = self.data_range
         return (x + 1) / 2 * (high - low) + low
+
+
+class Diffusion(DataScale, nn.Module):
+    """A denoiser and its noise schedule in one module (the schedule moves and saves with it).
+
+    ema_decay: also keep `ema`, a moving average of the denoiser's weights; sample from it.
+    data_range: (low, high) of the data (e.g. (0, 1) for pixels): the model works on the scale
+    [-1, 1] and maps batches to it (`scale`) and samples back (`unscale`). None: no mapping.
+    """
+
+    def __init__(self, denoiser: nn.Module, timesteps: int = 1000, schedule: str = "cosine",
+                 ema_decay: float | None = 0.999,
+                 data_range: tuple[float, float] | None = None) -> None:
+        super().__init__()
+        checks.positive_int("timesteps", timesteps)
+        self.denoiser, self.timesteps = denoiser, timesteps
+        self.data_range = check_range(data_range)
+        b = betas(timesteps, schedule)
+        self.register_buffer("betas", b.float())
+        self.register_buffer("alpha_bar", torch.cumprod(1 - b, 0).float())
+        self.ema = ema_of(denoiser, ema_decay)
+
+    @property
+    def net(self) -> nn.Module:
+        """The network to sample with: the averaged denoiser if there is one."""
+        return self.ema.module if self.ema is not None else self.denoiser
 
 
 def q_sample(model: Diffusion, x0: Tensor, t: Tensor, noise: Tensor) -> Tensor:

@@ -17,6 +17,7 @@ from typing import Any, Union
 
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
@@ -73,6 +74,15 @@ def scheduled(step: Step, schedule: torch.optim.lr_scheduler.LRScheduler) -> Ste
         return logs
 
     return Step(fn, step.optimizers)
+
+
+def ema_of(net: nn.Module, decay: float | None) -> AveragedModel | None:
+    """An exponential moving average of net's weights (and buffers), or None for None."""
+    if decay is None:
+        return None
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"ema_decay must be between 0 and 1 (e.g. 0.999), got {decay!r}")
+    return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def supervised_step(model: nn.Module, optimizer: torch.optim.Optimizer,

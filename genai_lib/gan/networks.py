@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from genai_lib import checks, runtime
 from genai_lib.models import mlp
+from genai_lib.train import ema_of
 
 
 def _widths(hidden: int | Sequence[int]) -> list[int]:
@@ -114,11 +114,7 @@ class GAN(nn.Module):
                              f"but the discriminator expects data_dim={discriminator.data_dim}, "
                              f"n_classes={discriminator.n_classes}")
         self.generator, self.discriminator = generator, discriminator
-        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be between 0 and 1 (e.g. 0.99), got {ema_decay!r}")
-        self.ema = (None if ema_decay is None else
-                    AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay),
-                                  use_buffers=True))
+        self.ema = ema_of(generator, ema_decay)
 
     @property
     def net(self) -> nn.Module:

@@ -1,0 +1,128 @@
+"""Flow matching (Lipman et al. 2023; Liu et al. 2023, rectified flow): learn a velocity
+field that carries noise to data along straight lines, and generate by following it.
+
+Time t runs from 0 (noise x_0 ~ N(0, I)) to 1 (data x_1). The path between a pair is
+x_t = (1 - t) x_0 + t x_1, its velocity dx_t/dt = x_1 - x_0; a network v(x_t, t[, y])
+regresses that target, and a sampler integrates dx/dt = v(x, t) from t = 0 to 1.
+
+Shapes: x (B, D) flat, on the model's scale [-1, 1] inside (`DataScale`, as in
+diffusion); t (B,) floats in [0, 1]; labels (B,) integers, n_classes meaning "no label".
+The velocity network is a `diffusion.Denoiser` (any net(x, time, labels) works): it is
+told the time as 1000 t, the range its sinusoidal features were made for.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from genai_lib import checks, runtime
+from genai_lib.diffusion import DataScale, check_range, guided_noise
+from genai_lib.train import Batch, Step, ema_of
+
+TIME_SCALE = 1000.0   # the velocity network sees 1000 t (sinusoidal features of steps)
+METHODS = ("euler", "heun")
+
+
+class FlowMatching(DataScale, nn.Module):
+    """A velocity network, its moving average (`ema`, sampled from) and the data's range."""
+
+    def __init__(self, velocity: nn.Module, ema_decay: float | None = 0.999,
+                 data_range: tuple[float, float] | None = None) -> None:
+        super().__init__()
+        self.velocity, self.data_range = velocity, check_range(data_range)
+        self.ema = ema_of(velocity, ema_decay)
+
+    @property
+    def net(self) -> nn.Module:
+        """The network to sample with: the averaged velocity network if there is one."""
+        return self.ema.module if self.ema is not None else self.velocity
+
+
+def path(x0: Tensor, x1: Tensor, t: Tensor) -> Tensor:
+    """The straight line from noise x0 to data x1 at times t (B,): (1 - t) x0 + t x1."""
+    t = t[:, None]
+    return (1 - t) * x0 + t * x1
+
+
+def velocity(net: nn.Module, x: Tensor, t: Tensor, labels: Tensor | None = None,
+             guidance: float = 1.0) -> Tensor:
+    """The network's velocity v(x, t[, y]) (B, D) at times t (B,) in [0, 1]; guidance as
+    for diffusion's noise (`guided_noise`)."""
+    return guided_noise(net, x, TIME_SCALE * t, labels, guidance)
+
+
+def loss(model: FlowMatching, x1: Tensor, labels: Tensor | None = None,
+         p_uncond: float = 0.0) -> Tensor:
+    """The flow-matching loss: mean ||v(x_t, t) - (x1 - x0)||^2, t ~ U[0, 1], x0 ~ N(0, I).
+    p_uncond: the share of labels replaced by "no label" (for guidance)."""
+    if not 0.0 <= p_uncond < 1.0:
+        raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond!r}")
+    n_classes = getattr(model.velocity, "n_classes", 0)
+    if labels is not None:
+        if not n_classes:
+            raise ValueError("this velocity network is unconditional (n_classes=0): "
+                             "labels must be None")
+        labels = checks.labels("labels", labels, len(x1), n_classes)
+        if p_uncond > 0:
+            drop = torch.rand(len(labels), device=labels.device) < p_uncond
+            labels = torch.where(drop, torch.full_like(labels, n_classes), labels)
+    x0 = torch.randn_like(x1)
+    t = torch.rand(len(x1), device=x1.device)
+    pred = model.velocity(path(x0, x1, t), TIME_SCALE * t, labels)
+    return ((pred - (x1 - x0)) ** 2).mean()
+
+
+def flow_matching_step(model: FlowMatching, optimizer: torch.optim.Optimizer,
+                       p_uncond: float = 0.0) -> Step:
+    """The step function for `train.fit`: batches x (B, D) on the data's own scale
+    [, labels (B,)]; one update of the velocity network, then of its average."""
+
+    def step(batch: Batch) -> dict[str, Tensor]:
+        x1, labels = model.scale(batch[0]), (batch[1] if len(batch) > 1 else None)
+        value = loss(model, x1, labels, p_uncond)
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+        if model.ema is not None:
+            model.ema.update_parameters(model.velocity)
+        return {"loss": value.detach()}
+
+    return Step(step, {"velocity": optimizer})
+
+
+@torch.no_grad()
+def sample(model: FlowMatching, n: int, labels: Tensor | None = None, seed: int | None = None,
+           *, steps: int = 8, method: str = "euler", guidance: float = 1.0) -> Tensor:
+    """n samples (n, D) on the data's own scale, on the model's device: x_0 ~ N(0, I)
+    carried to t = 1 in `steps` equal steps of h = 1 / steps.
+
+    euler: x <- x + h v(x, t), one network call per step. heun: an Euler guess, then the
+    average of the velocities at both ends (two calls per step, second-order accurate).
+    """
+    checks.positive_int("steps", steps)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if not guidance == guidance or guidance < 0:
+        raise ValueError(f"guidance must be a number >= 0 (1: plain conditioning), "
+                         f"got {guidance!r}")
+    checks.positive_int("n", n)
+    net = model.net
+    dev = checks.device_of(net)
+    n_classes = getattr(net, "n_classes", 0)
+    if labels is not None:
+        if not n_classes:
+            raise ValueError("this velocity network is unconditional (n_classes=0): "
+                             "labels must be None")
+        labels = checks.labels("labels", labels, n, n_classes).to(dev)
+    x = runtime.randn((n, net.data_dim), runtime.generator(seed), dev)
+    h = 1.0 / steps
+    with checks.eval_mode(net):
+        for i in range(steps):
+            t = torch.full((n,), i * h, device=dev)
+            v = velocity(net, x, t, labels, guidance)
+            if method == "heun":
+                v_end = velocity(net, x + h * v, t + h, labels, guidance)
+                v = (v + v_end) / 2
+            x = x + h * v
+    return model.unscale(x)
