@@ -1,9 +1,10 @@
 """Flow matching (Lipman et al. 2023; Liu et al. 2023, rectified flow): learn a velocity
-field that carries noise to data along straight lines, and generate by following it.
+field along straight lines between data and noise, and generate by following it back.
 
-Time t runs from 0 (noise x_0 ~ N(0, I)) to 1 (data x_1). The path between a pair is
-x_t = (1 - t) x_0 + t x_1, its velocity dx_t/dt = x_1 - x_0; a network v(x_t, t[, y])
-regresses that target, and a sampler integrates dx/dt = v(x, t) from t = 0 to 1.
+The book's notation is diffusion's (and Esser et al. 2024's): time t runs from 0 (data x_0)
+to 1 (noise eps ~ N(0, I)). The path between a pair is x_t = (1 - t) x_0 + t eps, its
+velocity dx_t/dt = eps - x_0; a network v(x_t, t[, y]) regresses that target, and a sampler
+integrates dx/dt = v(x, t) backwards, from t = 1 (noise) to t = 0 (data).
 
 Shapes: x (B, D) flat, on the model's scale [-1, 1] inside (`DataScale`, as in
 diffusion); t (B,) floats in [0, 1]; labels (B,) integers, n_classes meaning "no label".
@@ -39,10 +40,10 @@ class FlowMatching(DataScale, nn.Module):
         return self.ema.module if self.ema is not None else self.velocity
 
 
-def path(x0: Tensor, x1: Tensor, t: Tensor) -> Tensor:
-    """The straight line from noise x0 to data x1 at times t (B,): (1 - t) x0 + t x1."""
+def path(x0: Tensor, eps: Tensor, t: Tensor) -> Tensor:
+    """The straight line from data x0 to noise eps at times t (B,): (1 - t) x0 + t eps."""
     t = t[:, None]
-    return (1 - t) * x0 + t * x1
+    return (1 - t) * x0 + t * eps
 
 
 def velocity(net: nn.Module, x: Tensor, t: Tensor, labels: Tensor | None = None,
@@ -52,10 +53,11 @@ def velocity(net: nn.Module, x: Tensor, t: Tensor, labels: Tensor | None = None,
     return guided_noise(net, x, TIME_SCALE * t, labels, guidance)
 
 
-def loss(model: FlowMatching, x1: Tensor, labels: Tensor | None = None,
+def loss(model: FlowMatching, x0: Tensor, labels: Tensor | None = None,
          p_uncond: float = 0.0) -> Tensor:
-    """The flow-matching loss: mean ||v(x_t, t) - (x1 - x0)||^2, t ~ U[0, 1], x0 ~ N(0, I).
-    p_uncond: the share of labels replaced by "no label" (for guidance)."""
+    """The flow-matching loss: mean ||v(x_t, t) - (eps - x0)||^2, t ~ U[0, 1], eps ~ N(0, I),
+    for data x0 (B, D) on the model's scale. p_uncond: the share of labels replaced by
+    "no label" (for guidance)."""
     if not 0.0 <= p_uncond < 1.0:
         raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond!r}")
     n_classes = getattr(model.velocity, "n_classes", 0)
@@ -63,14 +65,14 @@ def loss(model: FlowMatching, x1: Tensor, labels: Tensor | None = None,
         if not n_classes:
             raise ValueError("this velocity network is unconditional (n_classes=0): "
                              "labels must be None")
-        labels = checks.labels("labels", labels, len(x1), n_classes)
+        labels = checks.labels("labels", labels, len(x0), n_classes)
         if p_uncond > 0:
             drop = torch.rand(len(labels), device=labels.device) < p_uncond
             labels = torch.where(drop, torch.full_like(labels, n_classes), labels)
-    x0 = torch.randn_like(x1)
-    t = torch.rand(len(x1), device=x1.device)
-    pred = model.velocity(path(x0, x1, t), TIME_SCALE * t, labels)
-    return ((pred - (x1 - x0)) ** 2).mean()
+    eps = torch.randn_like(x0)
+    t = torch.rand(len(x0), device=x0.device)
+    pred = model.velocity(path(x0, eps, t), TIME_SCALE * t, labels)
+    return ((pred - (eps - x0)) ** 2).mean()
 
 
 def flow_matching_step(model: FlowMatching, optimizer: torch.optim.Optimizer,
@@ -79,8 +81,8 @@ def flow_matching_step(model: FlowMatching, optimizer: torch.optim.Optimizer,
     [, labels (B,)]; one update of the velocity network, then of its average."""
 
     def step(batch: Batch) -> dict[str, Tensor]:
-        x1, labels = model.scale(batch[0]), (batch[1] if len(batch) > 1 else None)
-        value = loss(model, x1, labels, p_uncond)
+        x0, labels = model.scale(batch[0]), (batch[1] if len(batch) > 1 else None)
+        value = loss(model, x0, labels, p_uncond)
         optimizer.zero_grad(set_to_none=True)
         value.backward()
         optimizer.step()
@@ -91,14 +93,24 @@ def flow_matching_step(model: FlowMatching, optimizer: torch.optim.Optimizer,
     return Step(step, {"velocity": optimizer})
 
 
+def _clipped(x: Tensor, t: float, v: Tensor, clip: float | None) -> Tensor:
+    """The velocity from the clamped data it points to: (x - clamp(x - t v)) / t."""
+    if clip is None or t <= 0.0:
+        return v
+    return (x - (x - t * v).clamp(-clip, clip)) / t
+
+
 @torch.no_grad()
 def sample(model: FlowMatching, n: int, labels: Tensor | None = None, seed: int | None = None,
-           *, steps: int = 8, method: str = "euler", guidance: float = 1.0) -> Tensor:
-    """n samples (n, D) on the data's own scale, on the model's device: x_0 ~ N(0, I)
-    carried to t = 1 in `steps` equal steps of h = 1 / steps.
+           *, steps: int = 8, method: str = "euler", guidance: float = 1.0,
+           clip: float | None = None) -> Tensor:
+    """n samples (n, D) on the data's own scale, on the model's device: noise x_1 ~ N(0, I)
+    carried back to t = 0 in `steps` equal steps of h = 1 / steps.
 
-    euler: x <- x + h v(x, t), one network call per step. heun: an Euler guess, then the
+    euler: x <- x - h v(x, t), one network call per step. heun: an Euler guess, then the
     average of the velocities at both ends (two calls per step, second-order accurate).
+    clip: clamp the data each velocity points to, x0_hat = x - t v, to [-clip, clip] on the
+    model's scale (as DDIM clamps its x0_hat); None for data without bounds.
     """
     checks.positive_int("steps", steps)
     if method not in METHODS:
@@ -106,6 +118,9 @@ def sample(model: FlowMatching, n: int, labels: Tensor | None = None, seed: int 
     if not guidance == guidance or guidance < 0:
         raise ValueError(f"guidance must be a number >= 0 (1: plain conditioning), "
                          f"got {guidance!r}")
+    if clip is not None and not clip > 0:
+        raise ValueError(f"clip must be a positive number (1 on the model's scale) or None, "
+                         f"got {clip!r}")
     checks.positive_int("n", n)
     net = model.net
     dev = checks.device_of(net)
@@ -119,10 +134,12 @@ def sample(model: FlowMatching, n: int, labels: Tensor | None = None, seed: int 
     h = 1.0 / steps
     with checks.eval_mode(net):
         for i in range(steps):
-            t = torch.full((n,), i * h, device=dev)
-            v = velocity(net, x, t, labels, guidance)
+            t = 1.0 - i * h
+            tt = torch.full((n,), t, device=dev)
+            v = _clipped(x, t, velocity(net, x, tt, labels, guidance), clip)
             if method == "heun":
-                v_end = velocity(net, x + h * v, t + h, labels, guidance)
-                v = (v + v_end) / 2
-            x = x + h * v
+                x_end = x - h * v
+                v_end = velocity(net, x_end, tt - h, labels, guidance)
+                v = (v + _clipped(x_end, t - h, v_end, clip)) / 2
+            x = x - h * v
     return model.unscale(x)

@@ -21,9 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from genai_lib import autoregressive, checkpoint, checks, convnets, data, diffusion, gan, music
-from genai_lib import runtime
-from genai_lib import train
-from genai_lib import quality, unet, vae
+from genai_lib import flow_matching, flows, latent, quality, runtime, train, unet, vae
 from genai_lib.quality import balanced_labels
 
 
@@ -78,6 +76,54 @@ class DiffusionSettings:
     sample_steps: int | None = None   # DDIM steps (None: all T, ancestral)
     eta: float = 0.0                  # DDIM's noise (1: as random as DDPM)
     guidance: float = 1.0             # classifier-free guidance scale w
+    data_range: tuple[float, float] | None = (0.0, 1.0)  # None: unbounded data (codes)
+    clip: float | None = 1.0          # the sampler's clamp of x0 (None for unbounded data)
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    """A RealNVP-style coupling flow: its couplings, their MLPs' width, the data's grid."""
+
+    hidden: int
+    couplings: int = 8
+    levels: int | None = 17           # values on a grid of this many steps (dequantised)
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    one_cycle: bool = True
+
+
+@dataclass(frozen=True)
+class FlowMatchingSettings:
+    """Flow matching: the velocity network (a diffusion.Denoiser), the loss and the sampler."""
+
+    hidden: int
+    blocks: int = 3
+    dropout: float = 0.0
+    lr: float = 4e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    ema_decay: float | None = 0.999
+    p_uncond: float = 0.1             # conditional recipes: labels dropped this often
+    one_cycle: bool = True
+    sample_steps: int = 8             # steps from noise (t = 0) to data (t = 1)
+    method: str = "euler"             # or "heun"
+    guidance: float = 1.0
+    data_range: tuple[float, float] | None = (0.0, 1.0)  # None: unbounded data (codes)
+    clip: float | None = 1.0          # the sampler's clamp of x1_hat (None: unbounded data)
+
+
+@dataclass(frozen=True)
+class LatentSettings:
+    """A generator of the codes of a trained VAE recipe (the autoencoder, kept frozen)."""
+
+    inner: FlowMatchingSettings | DiffusionSettings   # trained on the standardised codes
+    autoencoder: str = "mnist-vae"
+
+    def __getattr__(self, name: str):  # lr, betas, weight_decay, one_cycle: the inner's
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
 
 @dataclass(frozen=True)
@@ -95,7 +141,8 @@ class TransformerSettings:
     temperature: float = 1.0          # sampling temperature
 
 
-Settings = GANSettings | VAESettings | DiffusionSettings | TransformerSettings
+Settings = (GANSettings | VAESettings | DiffusionSettings | TransformerSettings | FlowSettings
+            | FlowMatchingSettings | LatentSettings)
 
 
 @dataclass(frozen=True)
@@ -113,7 +160,7 @@ class Recipe:
 
     @property
     def family(self) -> str:
-        """"gan", "vae", "diffusion" or "autoregressive"."""
+        """"gan", "vae", "diffusion", "autoregressive", "flow", "flow-matching" or "latent"."""
         return FAMILIES[type(self.settings)].name
 
 
@@ -150,6 +197,21 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                              eta=1.0),
            epochs=(1, 8), batch_size=64, quick_rows=256,
            about="small U-Net denoiser on 28x28, T 250 cosine, 25 DDIM steps"),
+    Recipe("digits-flow", "digits", FlowSettings(256, couplings=8), epochs=(15, 50),
+           batch_size=128, about="RealNVP: 8 affine couplings, MLPs of width 256, dequantised"),
+    Recipe("digits-flow-matching", "digits", FlowMatchingSettings(256, dropout=0.1),
+           epochs=(60, 1000), batch_size=128,
+           about="flow matching, the digits-diffusion MLP as velocity, 8 Euler steps"),
+    Recipe("mnist-latent-flow", "mnist",
+           LatentSettings(FlowMatchingSettings(256, data_range=None, clip=None)),
+           epochs=(20, 300),
+           batch_size=128, quick_rows=1000,
+           about="flow matching on the 16-D codes of mnist-vae (frozen), decoded"),
+    Recipe("mnist-latent-diffusion", "mnist",
+           LatentSettings(DiffusionSettings(256, data_range=None, clip=None, sample_steps=50,
+                                            eta=1.0)), epochs=(20, 300),
+           batch_size=128, quick_rows=1000,
+           about="diffusion (T 250, 50 DDIM steps) on the 16-D codes of mnist-vae, decoded"),
     Recipe("digits-autoregressive", "digits-binary", TransformerSettings(64, dropout=0.25),
            epochs=(2, 60), batch_size=64, quick_rows=400,
            about="transformer over the 64 binarised pixels, one at a time"),
@@ -249,8 +311,59 @@ def _diffusion(r: Recipe, ds: Dataset) -> tuple[nn.Module, dict[str, nn.Module]]
     s, classes = r.settings, 10 if r.conditional else 0
     net = (unet.UNet(s.hidden, n_classes=classes) if s.network == "unet" else
            diffusion.Denoiser(ds.dim, s.hidden, s.blocks, n_classes=classes, dropout=s.dropout))
-    model = diffusion.Diffusion(net, s.timesteps, ema_decay=s.ema_decay, data_range=(0.0, 1.0))
+    model = diffusion.Diffusion(net, s.timesteps, ema_decay=s.ema_decay, data_range=s.data_range)
     return model, {"denoiser": net}
+
+
+def _flow(r: Recipe, ds: Dataset) -> tuple[nn.Module, dict[str, nn.Module]]:
+    s = r.settings
+    model = flows.realnvp(ds.dim, s.hidden, s.couplings, s.levels)
+    return model, {"model": model}
+
+
+def _flow_matching(r: Recipe, ds: Dataset) -> tuple[nn.Module, dict[str, nn.Module]]:
+    s, classes = r.settings, 10 if r.conditional else 0
+    net = diffusion.Denoiser(ds.dim, s.hidden, s.blocks, n_classes=classes, dropout=s.dropout)
+    return flow_matching.FlowMatching(net, s.ema_decay, s.data_range), {"velocity": net}
+
+
+def _inner(r: Recipe) -> tuple[Recipe, Dataset]:
+    """A latent recipe's inner generator as a recipe of its own, and its data: the codes."""
+    auto = recipe(r.settings.autoencoder)
+    return replace(r, settings=r.settings.inner), Dataset(_no_load, auto.settings.latent_dim)
+
+
+def _no_load(seed: int, profile: str) -> data.Split:
+    raise RuntimeError("a latent recipe's codes come from its autoencoder (_latent_codes)")
+
+
+def _latent(r: Recipe, ds: Dataset) -> tuple[nn.Module, dict[str, nn.Module]]:
+    auto = recipe(r.settings.autoencoder)
+    autoencoder, _ = FAMILIES[type(auto.settings)].build(auto, DATASETS[auto.dataset])
+    inner_r, inner_ds = _inner(r)
+    inner, parts = FAMILIES[type(inner_r.settings)].build(inner_r, inner_ds)
+    return latent.Latent(autoencoder, inner), parts
+
+
+def _latent_step(r: Recipe, model: nn.Module, opts: dict) -> train.Step:
+    inner_r, _ = _inner(r)
+    return FAMILIES[type(inner_r.settings)].step(inner_r, model.inner, opts)
+
+
+def _latent_codes(r: Recipe, model: nn.Module, x: Tensor, profile: str, device,
+                  seed: int) -> Tensor:
+    """Train (or load) the autoencoder recipe, freeze it in the model; the codes (N, L)."""
+    auto = train_recipe(r.settings.autoencoder, profile, device, seed)
+    model.autoencoder.load_state_dict(auto.model.state_dict())
+    model.to(checks.device_of(auto.model))
+    return model.fit_scale(x).cpu()
+
+
+def _latent_sample(model: nn.Module, n: int, labels: Tensor | None, seed: int | None,
+                   inner: Settings) -> Tensor:
+    family = FAMILIES[type(inner)]
+    return latent.sample(model, n, labels, seed, sampler=family.sample,
+                         **_sample_settings(inner))
 
 
 def _transformer(r: Recipe, ds: Dataset) -> tuple[nn.Module, dict[str, nn.Module]]:
@@ -271,6 +384,8 @@ class Family:
     tokens: bool = False                      # batches of integer tokens
     log_likelihood: Callable[..., Tensor] | None = None  # (model, x, labels) -> (B,) nats
     exact: bool = False                       # log_likelihood exact (else a lower bound)
+    prepare: Callable[..., Tensor] | None = None  # (recipe, model, x, profile, device,
+    #                                               seed) -> what the step trains on
 
 
 FAMILIES: dict[type, Family] = {
@@ -285,14 +400,39 @@ FAMILIES: dict[type, Family] = {
         lambda r, m, o: diffusion.diffusion_step(
             m, o["denoiser"], p_uncond=r.settings.p_uncond if r.conditional else 0.0,
             min_snr=r.settings.min_snr),
-        diffusion.sample, ("steps", "eta", "guidance")),
+        diffusion.sample, ("steps", "eta", "guidance", "clip")),
     TransformerSettings: Family(
         "autoregressive", _transformer,
         lambda r, m, o: autoregressive.sequence_step(m, o["model"]), autoregressive.sample,
         ("temperature",), tokens=True,
         log_likelihood=lambda m, x, y: autoregressive.log_likelihood(m, x.long()), exact=True),
+    FlowSettings: Family(
+        "flow", _flow, lambda r, m, o: flows.flow_step(m, o["model"]), flows.sample,
+        log_likelihood=lambda m, x, y: _no_grad(_flow_bound, m, x, y)),
+    FlowMatchingSettings: Family(
+        "flow-matching", _flow_matching,
+        lambda r, m, o: flow_matching.flow_matching_step(
+            m, o["velocity"], p_uncond=r.settings.p_uncond if r.conditional else 0.0),
+        flow_matching.sample, ("steps", "method", "guidance", "clip")),
+    LatentSettings: Family("latent", _latent, _latent_step, _latent_sample, ("inner",),
+                           prepare=_latent_codes),
 }
 _SAMPLE_SETTING = {"steps": "sample_steps"}   # sampler argument -> settings field
+
+
+def _sample_settings(settings: Settings) -> dict[str, object]:
+    """The keyword arguments of the family's sampler, from the recipe's settings."""
+    return {k: getattr(settings, _SAMPLE_SETTING.get(k, k))
+            for k in FAMILIES[type(settings)].sample_settings}
+
+
+def _flow_bound(model: flows.Flow, x: Tensor, labels: None) -> Tensor:
+    """log p(x) (B,) of a flow; for grid data the dequantisation bound with one draw of u,
+    E_u log p((k + u) / levels) - D log levels <= log P(k) (seeded: the same every call)."""
+    if model.levels is None:
+        return model.log_prob(x)
+    u = flows.dequantize(x.cpu(), model.levels, torch.Generator().manual_seed(0)).to(x.device)
+    return model.log_prob(u) - x.shape[1] * math.log(model.levels)
 
 
 def _no_grad(bound: Callable[..., Tensor], model: nn.Module, x: Tensor,
@@ -323,15 +463,14 @@ class Trained:
         if not r.conditional and labels is not None:
             raise ValueError(f"{r.name} is unconditional: labels must be None")
         family = FAMILIES[type(r.settings)]
-        settings = {k: getattr(r.settings, _SAMPLE_SETTING.get(k, k))
-                    for k in family.sample_settings}
-        out = family.sample(self.model, n, labels, seed, **settings)
+        out = family.sample(self.model, n, labels, seed, **_sample_settings(r.settings))
         return DATASETS[r.dataset].decode(out)
 
     def log_likelihood(self, x: Tensor, labels: Tensor | None = None
                        ) -> tuple[Tensor, bool] | None:
         """log p(x[|labels]) per row of x (N, D) in nats, and whether it is exact (else a
-        lower bound, the ELBO); None for a family without one (GAN, diffusion here)."""
+        lower bound: a VAE's ELBO, a flow's dequantisation bound); None for a family without
+        one (GAN, diffusion, flow matching and latent generators here)."""
         family = FAMILIES[type(self.recipe.settings)]
         if family.log_likelihood is None:
             return None
@@ -450,6 +589,8 @@ def _train(r: Recipe, model: nn.Module, optimizers: dict[str, torch.optim.Optimi
     """Train a built recipe on (x, y) with its family's step; returns (history, seconds)."""
     family, epochs = FAMILIES[type(r.settings)], r.epochs[profile == "full"]
     x = x.long() if family.tokens else x
+    if family.prepare is not None:
+        x = family.prepare(r, model, x, profile, device, seed)
     step = family.step(r, model, optimizers)
     if r.settings.one_cycle:  # up for the first 10 % of the updates, then down to nearly 0
         (optimizer,) = step.optimizers.values()

@@ -103,8 +103,9 @@ def test_flow_bad_input_is_named():
 
 
 class GaussianVelocity(nn.Module):
-    """The exact velocity of the straight path from N(0, I) to data N(m, s^2 I):
-    E[x1 - x0 | x_t = x] = m + (t s^2 - (1 - t)) / ((1 - t)^2 + t^2 s^2) (x - t m)."""
+    """The exact velocity of the straight path from data N(m, s^2 I) (t = 0) to noise
+    N(0, I) (t = 1): E[eps - x0 | x_t = x] = -m + (t - (1 - t) s^2) / var (x - (1 - t) m),
+    var = (1 - t)^2 s^2 + t^2."""
 
     n_classes = 0
 
@@ -115,8 +116,8 @@ class GaussianVelocity(nn.Module):
 
     def forward(self, x, time, labels=None):
         t = (time / fm.TIME_SCALE)[:, None]
-        var = (1 - t) ** 2 + t ** 2 * self.s ** 2
-        return self.m + (t * self.s ** 2 - (1 - t)) / var * (x - t * self.m)
+        var = (1 - t) ** 2 * self.s ** 2 + t ** 2
+        return -self.m + (t - (1 - t) * self.s ** 2) / var * (x - (1 - t) * self.m)
 
 
 @pytest.mark.parametrize("method,steps,tol", [("euler", 400, 0.03), ("heun", 50, 0.03)])
@@ -125,6 +126,15 @@ def test_sampler_with_the_exact_velocity_recovers_gaussian_data(method, steps, t
     x = fm.sample(model, 40_000, seed=0, steps=steps, method=method)
     assert x.mean().item() == pytest.approx(2.0, abs=tol)
     assert x.std().item() == pytest.approx(0.5, abs=tol)
+
+
+def test_clip_keeps_samples_in_range_and_changes_nothing_inside_it():
+    model = fm.FlowMatching(GaussianVelocity(m=0.0, s=0.2), ema_decay=None)
+    free = fm.sample(model, 2000, seed=0, steps=20)
+    clipped = fm.sample(model, 2000, seed=0, steps=20, clip=10.0)  # never reached
+    assert torch.allclose(free, clipped, atol=1e-5)
+    tight = fm.sample(model, 2000, seed=0, steps=20, clip=0.1)
+    assert tight.abs().max() <= 0.1 + 1e-5 < free.abs().max()
 
 
 def test_heun_is_more_accurate_than_euler_at_equal_steps():
@@ -136,9 +146,9 @@ def test_heun_is_more_accurate_than_euler_at_equal_steps():
 
 def test_flow_matching_loss_target_and_step():
     torch.manual_seed(0)
-    x0, x1, t = torch.randn(5, 3), torch.randn(5, 3), torch.rand(5)
-    xt = fm.path(x0, x1, t)
-    assert torch.allclose(xt, x0 + t[:, None] * (x1 - x0))
+    x0, eps, t = torch.randn(5, 3), torch.randn(5, 3), torch.rand(5)
+    xt = fm.path(x0, eps, t)
+    assert torch.allclose(xt, x0 + t[:, None] * (eps - x0))
     net = diffusion.Denoiser(2, 32, 1)
     model = fm.FlowMatching(net, ema_decay=0.9, data_range=(0.0, 1.0))
     x = torch.rand(128, 2)
@@ -161,6 +171,8 @@ def test_flow_matching_bad_input_is_named():
         fm.sample(model, 3, labels=torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="p_uncond"):
         fm.loss(model, torch.zeros(4, 2), p_uncond=1.0)
+    with pytest.raises(ValueError, match="clip"):
+        fm.sample(model, 3, clip=0.0)
     with pytest.raises(ValueError, match="data_range"):
         fm.FlowMatching(diffusion.Denoiser(2, 8, 1), data_range=(1.0, 0.0))
 
