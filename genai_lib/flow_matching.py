@@ -23,6 +23,7 @@ from genai_lib.train import Batch, Step, ema_of
 
 TIME_SCALE = 1000.0   # the velocity network sees 1000 t (sinusoidal features of steps)
 METHODS = ("euler", "heun")
+TIMES = ("uniform", "logit-normal")   # how training draws t
 
 
 class FlowMatching(DataScale, nn.Module):
@@ -53,13 +54,25 @@ def velocity(net: nn.Module, x: Tensor, t: Tensor, labels: Tensor | None = None,
     return guided_noise(net, x, TIME_SCALE * t, labels, guidance)
 
 
+def draw_times(n: int, times: str = "uniform", device: torch.device | str = "cpu") -> Tensor:
+    """n training times (n,) in (0, 1): uniform, or logit-normal, t = sigmoid(N(0, 1)), which
+    puts more updates at middle times (Esser et al. 2024)."""
+    if times == "uniform":
+        return torch.rand(n, device=device)
+    if times == "logit-normal":
+        return torch.sigmoid(torch.randn(n, device=device))
+    raise ValueError(f"times must be one of {TIMES}, got {times!r}")
+
+
 def loss(model: FlowMatching, x0: Tensor, labels: Tensor | None = None,
-         p_uncond: float = 0.0) -> Tensor:
-    """The flow-matching loss: mean ||v(x_t, t) - (eps - x0)||^2, t ~ U[0, 1], eps ~ N(0, I),
-    for data x0 (B, D) on the model's scale. p_uncond: the share of labels replaced by
-    "no label" (for guidance)."""
+         p_uncond: float = 0.0, times: str = "uniform") -> Tensor:
+    """The flow-matching loss: mean ||v(x_t, t) - (eps - x0)||^2, eps ~ N(0, I), t drawn by
+    `draw_times`, for data x0 (B, D) on the model's scale. p_uncond: the share of labels
+    replaced by "no label" (for guidance)."""
     if not 0.0 <= p_uncond < 1.0:
         raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond!r}")
+    if times not in TIMES:
+        raise ValueError(f"times must be one of {TIMES}, got {times!r}")
     n_classes = getattr(model.velocity, "n_classes", 0)
     if labels is not None:
         if not n_classes:
@@ -70,19 +83,21 @@ def loss(model: FlowMatching, x0: Tensor, labels: Tensor | None = None,
             drop = torch.rand(len(labels), device=labels.device) < p_uncond
             labels = torch.where(drop, torch.full_like(labels, n_classes), labels)
     eps = torch.randn_like(x0)
-    t = torch.rand(len(x0), device=x0.device)
+    t = draw_times(len(x0), times, x0.device)
     pred = model.velocity(path(x0, eps, t), TIME_SCALE * t, labels)
     return ((pred - (eps - x0)) ** 2).mean()
 
 
 def flow_matching_step(model: FlowMatching, optimizer: torch.optim.Optimizer,
-                       p_uncond: float = 0.0) -> Step:
+                       p_uncond: float = 0.0, times: str = "uniform") -> Step:
     """The step function for `train.fit`: batches x (B, D) on the data's own scale
     [, labels (B,)]; one update of the velocity network, then of its average."""
+    if times not in TIMES:
+        raise ValueError(f"times must be one of {TIMES}, got {times!r}")
 
     def step(batch: Batch) -> dict[str, Tensor]:
         x0, labels = model.scale(batch[0]), (batch[1] if len(batch) > 1 else None)
-        value = loss(model, x0, labels, p_uncond)
+        value = loss(model, x0, labels, p_uncond, times)
         optimizer.zero_grad(set_to_none=True)
         value.backward()
         optimizer.step()

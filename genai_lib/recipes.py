@@ -105,8 +105,9 @@ class FlowMatchingSettings:
     weight_decay: float = 0.0
     ema_decay: float | None = 0.999
     p_uncond: float = 0.1             # conditional recipes: labels dropped this often
+    times: str = "logit-normal"       # how training draws t (flow_matching.TIMES)
     one_cycle: bool = True
-    sample_steps: int = 8             # steps from noise (t = 0) to data (t = 1)
+    sample_steps: int = 8             # steps from noise (t = 1) back to data (t = 0)
     method: str = "euler"             # or "heun"
     guidance: float = 1.0
     data_range: tuple[float, float] | None = (0.0, 1.0)  # None: unbounded data (codes)
@@ -412,7 +413,8 @@ FAMILIES: dict[type, Family] = {
     FlowMatchingSettings: Family(
         "flow-matching", _flow_matching,
         lambda r, m, o: flow_matching.flow_matching_step(
-            m, o["velocity"], p_uncond=r.settings.p_uncond if r.conditional else 0.0),
+            m, o["velocity"], p_uncond=r.settings.p_uncond if r.conditional else 0.0,
+            times=r.settings.times),
         flow_matching.sample, ("steps", "method", "guidance", "clip")),
     LatentSettings: Family("latent", _latent, _latent_step, _latent_sample, ("inner",),
                            prepare=_latent_codes),

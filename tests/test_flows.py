@@ -159,6 +159,14 @@ def test_flow_matching_loss_target_and_step():
     assert s.shape == (6, 2) and torch.equal(s, fm.sample(model, 6, seed=1, steps=3))
 
 
+def test_logit_normal_times_crowd_the_middle():
+    torch.manual_seed(0)
+    u, ln = fm.draw_times(20_000, "uniform"), fm.draw_times(20_000, "logit-normal")
+    assert 0 < ln.min() and ln.max() < 1 and 0 <= u.min() and u.max() < 1
+    middle = lambda t: ((t > 0.3) & (t < 0.7)).float().mean().item()  # noqa: E731
+    assert middle(u) == pytest.approx(0.4, abs=0.02) and middle(ln) > 0.55
+
+
 def test_flow_matching_bad_input_is_named():
     model = fm.FlowMatching(diffusion.Denoiser(2, 8, 1), ema_decay=None)
     with pytest.raises(ValueError, match="method must be"):
@@ -171,6 +179,8 @@ def test_flow_matching_bad_input_is_named():
         fm.sample(model, 3, labels=torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="p_uncond"):
         fm.loss(model, torch.zeros(4, 2), p_uncond=1.0)
+    with pytest.raises(ValueError, match="times must be one of"):
+        fm.flow_matching_step(model, torch.optim.SGD(model.parameters(), 0.1), times="beta")
     with pytest.raises(ValueError, match="clip"):
         fm.sample(model, 3, clip=0.0)
     with pytest.raises(ValueError, match="data_range"):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from genai_lib import autoregressive, convnets, data, diffusion, gan, quality, recipes, train
-from genai_lib import unet, vae
+from genai_lib import flow_matching, flows, latent, unet, vae
 
 ROWS = 200  # training rows per recipe: enough for every step and the code-prior mixture
 
@@ -43,16 +43,23 @@ def test_the_recipes_are_consistent():
         s, net = r.settings, getattr(r.settings, "network", "mlp")
         assert r.name == name and recipes.recipe(name) is r
         assert r.dataset in recipes.DATASETS
-        assert r.family in ("gan", "vae", "diffusion", "autoregressive")
+        assert r.family in ("gan", "vae", "diffusion", "autoregressive", "flow",
+                            "flow-matching", "latent")
         assert (r.family == "autoregressive") == (r.dataset in ("digits-binary", "chorales"))
         assert net in ("mlp", "conv", "unet") and (net == "mlp" or r.dataset == "mnist")
         assert (net == "unet") <= (r.family == "diffusion")
         assert not (r.conditional and net == "conv")
         assert 0 < r.epochs[0] <= r.epochs[1] and r.about
-        assert (r.family in ("gan", "diffusion")) == (getattr(s, "ema_decay", None) is not None)
+        averaged = ("gan", "diffusion", "flow-matching", "latent")
+        assert (r.family in averaged) == (getattr(s, "ema_decay", None) is not None)
         assert not (r.conditional and r.family == "autoregressive")
         if r.family == "diffusion":
             assert s.sample_steps is None or 1 <= s.sample_steps <= s.timesteps
+        if r.family == "latent":  # a generator of the codes of a VAE recipe on the same data
+            auto = recipes.recipe(s.autoencoder)
+            assert auto.family == "vae" and auto.dataset == r.dataset
+            assert s.inner.data_range is None and s.inner.clip is None  # codes are unbounded
+            assert r.quick_rows == auto.quick_rows
     with pytest.raises(dataclasses.FrozenInstanceError):
         recipes.RECIPES["digits-gan"].settings.lr = 1.0
     # every sampler setting a family names is a field of its settings
@@ -62,8 +69,8 @@ def test_the_recipes_are_consistent():
 
 
 def test_unknown_recipe_lists_the_known_ones():
-    with pytest.raises(KeyError, match="unknown recipe 'digits-flow'") as info:
-        recipes.recipe("digits-flow")
+    with pytest.raises(KeyError, match="unknown recipe 'digits-glow'") as info:
+        recipes.recipe("digits-glow")
     assert all(name in str(info.value) for name in recipes.RECIPES)
     with pytest.raises(KeyError, match="the recipes are"):
         recipes.train_recipe("nope", profile="quick")
@@ -108,6 +115,23 @@ def test_build(name):
         # the optimiser updates the denoiser only, not the average of its weights
         assert {id(p) for p in opts["denoiser"].param_groups[0]["params"]} == {
             id(p) for p in model.denoiser.parameters()}
+    elif r.family == "flow":
+        assert isinstance(model, flows.Flow) and list(opts) == ["model"]
+        assert model.levels == s.levels and isinstance(model.layers[0], flows.Logit)
+        assert sum(isinstance(m, flows.AffineCoupling) for m in model.layers) == s.couplings
+    elif r.family == "flow-matching":
+        assert isinstance(model, flow_matching.FlowMatching) and list(opts) == ["velocity"]
+        assert model.data_range == (0.0, 1.0) and model.ema is not None
+        assert {id(p) for p in opts["velocity"].param_groups[0]["params"]} == {
+            id(p) for p in model.velocity.parameters()}
+    elif r.family == "latent":
+        assert isinstance(model, latent.Latent) and isinstance(model.autoencoder, vae.VAE)
+        inner = model.inner.velocity if hasattr(model.inner, "velocity") else model.inner.denoiser
+        (name,) = opts  # the optimiser updates the inner generator only, not the autoencoder
+        assert {id(p) for p in opts[name].param_groups[0]["params"]} == {
+            id(p) for p in inner.parameters()}
+        assert not any(p.requires_grad for p in model.autoencoder.parameters())
+        assert inner.data_dim == model.autoencoder.config.latent_dim
     else:
         assert isinstance(model, vae.VAE) and list(opts) == ["model"]
         assert model.config.network == s.network and model.config.latent_dim == s.latent_dim
@@ -152,7 +176,7 @@ def test_trains_and_samples(trained):
     assert all(len(v) == epochs for v in trained.history.values()) and trained.history
     assert all(torch.isfinite(torch.tensor(v)).all() for v in trained.history.values())
     # Which network draws: the GAN's and the denoiser's averages; the VAE's fitted prior.
-    if r.family in ("gan", "diffusion"):
+    if r.family in ("gan", "diffusion", "flow-matching"):
         assert trained.model.net is trained.model.ema.module
     if r.family == "vae":
         s = r.settings
