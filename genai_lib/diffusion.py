@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from genai_lib import checks, runtime
 from genai_lib.models import mlp
-from genai_lib.train import Batch, Step, ema_of
+from genai_lib.train import Step, averaged_step, ema_of
 
 SCHEDULES = ("linear", "cosine")
 
@@ -210,17 +210,8 @@ def diffusion_step(model: Diffusion, optimizer: torch.optim.Optimizer, p_uncond:
     if not 0.0 <= p_uncond < 1.0:
         raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond!r}")
 
-    def step(batch: Batch) -> dict[str, Tensor]:
-        x0, labels = model.scale(batch[0]), (batch[1] if len(batch) > 1 else None)
-        value = loss(model, x0, labels, p_uncond, min_snr)
-        optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        optimizer.step()
-        if model.ema is not None:
-            model.ema.update_parameters(model.denoiser)
-        return {"loss": value.detach()}
-
-    return Step(step, {"denoiser": optimizer})
+    return averaged_step(model, optimizer, model.denoiser, "denoiser",
+                         lambda x0, labels: loss(model, x0, labels, p_uncond, min_snr))
 
 
 def guided_noise(net: nn.Module, x: Tensor, t: Tensor, labels: Tensor | None,

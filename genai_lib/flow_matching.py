@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from genai_lib import checks, runtime
 from genai_lib.diffusion import DataScale, check_range, guided_noise
-from genai_lib.train import Batch, Step, ema_of
+from genai_lib.train import Step, averaged_step, ema_of
 
 TIME_SCALE = 1000.0   # the velocity network sees 1000 t (sinusoidal features of steps)
 METHODS = ("euler", "heun")
@@ -95,17 +95,8 @@ def flow_matching_step(model: FlowMatching, optimizer: torch.optim.Optimizer,
     if times not in TIMES:
         raise ValueError(f"times must be one of {TIMES}, got {times!r}")
 
-    def step(batch: Batch) -> dict[str, Tensor]:
-        x0, labels = model.scale(batch[0]), (batch[1] if len(batch) > 1 else None)
-        value = loss(model, x0, labels, p_uncond, times)
-        optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        optimizer.step()
-        if model.ema is not None:
-            model.ema.update_parameters(model.velocity)
-        return {"loss": value.detach()}
-
-    return Step(step, {"velocity": optimizer})
+    return averaged_step(model, optimizer, model.velocity, "velocity",
+                         lambda x0, labels: loss(model, x0, labels, p_uncond, times))
 
 
 def _clipped(x: Tensor, t: float, v: Tensor, clip: float | None) -> Tensor:

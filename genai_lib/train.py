@@ -85,6 +85,25 @@ def ema_of(net: nn.Module, decay: float | None) -> AveragedModel | None:
     return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
+def averaged_step(model: nn.Module, optimizer: torch.optim.Optimizer, net: nn.Module,
+                  name: str, loss_fn: Callable[[Tensor, Tensor | None], Tensor]) -> Step:
+    """A regression step of a model with `scale` and `ema` (diffusion, flow matching):
+    batches x (B, D) on the data's own scale [, labels (B,)]; loss_fn(model.scale(x), labels)
+    -> scalar; one update of `net` (the optimiser's, called `name`), then of its average."""
+
+    def step(batch: Batch) -> dict[str, Tensor]:
+        x, labels = model.scale(batch[0]), (batch[1] if len(batch) > 1 else None)
+        value = loss_fn(x, labels)
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+        if model.ema is not None:
+            model.ema.update_parameters(net)
+        return {"loss": value.detach()}
+
+    return Step(step, {name: optimizer})
+
+
 def supervised_step(model: nn.Module, optimizer: torch.optim.Optimizer,
                     loss_fn: Callable[[Tensor, Tensor], Tensor],
                     precision: str = "fp32") -> Step:
