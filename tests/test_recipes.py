@@ -58,7 +58,7 @@ def test_the_recipes_are_consistent():
         if r.family == "latent":  # a generator of the codes of a VAE recipe on the same data
             auto = recipes.recipe(s.autoencoder)
             assert auto.family == "vae" and auto.dataset == r.dataset
-            assert s.inner.data_range is None and s.inner.clip is None  # codes are unbounded
+            assert s.inner.data_range is None  # codes are unbounded: not mapped to [-1, 1]
             assert r.quick_rows == auto.quick_rows
     with pytest.raises(dataclasses.FrozenInstanceError):
         recipes.RECIPES["digits-gan"].settings.lr = 1.0
