@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -71,10 +72,18 @@ def generate(name: str, samples: int, out: str, labels: str | None = None, seed:
             + f" to {out}" + (f" and their labels to {labels}" if labels else ""))
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help wrapped between words only, so a recipe name keeps its hyphens on one line."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, run, print one summary line (or one error line, exit code 2)."""
     parser = argparse.ArgumentParser(prog="python -m genai_lib.generate",
-                                     description="Train a recipe of the book and write samples.")
+                                     description="Train a recipe of the book and write samples.",
+                                     formatter_class=_Formatter)
     parser.add_argument("recipe", help="one of: " + ", ".join(recipes.RECIPES))
     parser.add_argument("--samples", type=int, required=True, help="number of samples N")
     parser.add_argument("--out", required=True, help="output file (N, D) float32, .npy")

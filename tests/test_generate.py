@@ -59,8 +59,8 @@ def error_of(argv, capsys):
 
 
 def test_unknown_recipe(tmp_path, capsys, no_training):
-    msg = error_of(["digits-flow", "--samples", "5", "--out", str(tmp_path / "a.npy")], capsys)
-    assert "unknown recipe 'digits-flow'" in msg
+    msg = error_of(["digits-glow", "--samples", "5", "--out", str(tmp_path / "a.npy")], capsys)
+    assert "unknown recipe 'digits-glow'" in msg
     assert all(name in msg for name in recipes.RECIPES)
     assert not msg.startswith('error: "')  # the KeyError's text, not its repr
 
