@@ -212,8 +212,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            LatentSettings(DiffusionSettings(256, data_range=None, clip=5.0, sample_steps=50,
                                             eta=1.0)), epochs=(20, 100),
            batch_size=128, quick_rows=1000,
-           about="diffusion (T 250, 50 DDIM steps, x0 clamped at 5 std) on the 16-D codes "
-                 "of mnist-vae, decoded"),
+           about="diffusion on the 16-D codes of mnist-vae, 50 DDIM steps, x0 clamped at 5"),
     Recipe("digits-autoregressive", "digits-binary", TransformerSettings(64, dropout=0.25),
            epochs=(2, 60), batch_size=64, quick_rows=400,
            about="transformer over the 64 binarised pixels, one at a time"),
