@@ -111,7 +111,7 @@ class FlowMatchingSettings:
     method: str = "euler"             # or "heun"
     guidance: float = 1.0
     data_range: tuple[float, float] | None = (0.0, 1.0)  # None: unbounded data (codes)
-    clip: float | None = 1.0          # the sampler's clamp of x1_hat (None: unbounded data)
+    clip: float | None = 1.0          # the sampler's clamp of x0_hat (None: unbounded data)
 
 
 @dataclass(frozen=True)
