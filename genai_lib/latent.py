@@ -39,9 +39,11 @@ class Latent(nn.Module):
     @torch.no_grad()
     def fit_scale(self, x: Tensor) -> Tensor:
         """Set the code mean and std from training images x (B, D); their codes (B, L)."""
-        self.code_mean.zero_(), self.code_std.fill_(1.0)
-        mu = self.codes(x)
-        self.code_mean.copy_(mu.mean(0)), self.code_std.copy_(mu.std(0).clamp(min=1e-6))
+        self.code_mean.zero_()
+        self.code_std.fill_(1.0)
+        mu = self.codes(x)  # the raw means mu(x), with the scale just reset
+        self.code_mean.copy_(mu.mean(0))
+        self.code_std.copy_(mu.std(0).clamp(min=1e-6))
         return (mu - self.code_mean) / self.code_std
 
     @torch.no_grad()
