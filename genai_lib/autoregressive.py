@@ -49,41 +49,74 @@ def shift_right(x: Tensor, start: int) -> Tensor:
 class NGram:
     """An n-gram model: p(x_t | previous n-1 tokens) from counts, with add-k smoothing,
     (count(context, token) + k) / (count(context) + k V). Contexts before the start are padded
-    with the start token V."""
+    with the start token V. The counts are kept as sorted integer codes (numpy), so fitting
+    and scoring a million tokens takes a second."""
 
     def __init__(self, vocab: int, order: int = 2, k: float = 0.1) -> None:
         if order < 1 or k <= 0:
             raise ValueError(f"need order >= 1 and k > 0, got order={order}, k={k}")
+        if (vocab + 1) ** (order - 1) * vocab >= 2 ** 62:
+            raise ValueError(f"a {order}-gram over {vocab} tokens has too many contexts to "
+                             f"code in 64 bits: use a lower order")
         self.vocab, self.order, self.k = vocab, order, k
-        self.counts: dict[tuple[int, ...], np.ndarray] = {}
+        self._pairs = self._pair_counts = self._ctx = self._ctx_counts = np.zeros(0, np.int64)
 
-    def _contexts(self, x: Tensor) -> list[list[tuple[int, ...]]]:
-        """The (order - 1)-token context of every position: (B, T) -> B lists of T tuples."""
-        pad = [self.vocab] * (self.order - 1)
-        rows = [pad + row for row in x.tolist()]
-        n = self.order - 1
-        return [[tuple(r[t:t + n]) for t in range(len(r) - n)] for r in rows]
+    def _codes(self, x: Tensor) -> np.ndarray:
+        """Each position's (order - 1)-token context as one integer: (B, T) -> (B, T)."""
+        n, t = self.order - 1, x.shape[1]
+        pad = F.pad(x, (n, 0), value=self.vocab).numpy().astype(np.int64)
+        code = np.zeros(x.shape, np.int64)
+        for j in range(n):
+            code = code * (self.vocab + 1) + pad[:, j:j + t]
+        return code
 
     def fit(self, x: Tensor) -> NGram:
         """Count every (context, next token) pair in x (B, T), replacing earlier counts."""
         x = check_tokens(x, self.vocab)
-        self.counts = {}
-        for contexts, row in zip(self._contexts(x), x.tolist()):
-            for c, token in zip(contexts, row):
-                self.counts.setdefault(c, np.zeros(self.vocab))[token] += 1
+        code = self._codes(x)
+        self._pairs, self._pair_counts = np.unique(code * self.vocab + x.numpy(),
+                                                   return_counts=True)
+        self._ctx, self._ctx_counts = np.unique(code, return_counts=True)
         return self
+
+    @staticmethod
+    def _lookup(keys: np.ndarray, counts: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+        """counts[keys == wanted], 0 where a wanted key was never counted."""
+        i = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        if not len(keys):
+            return np.zeros(wanted.shape)
+        return np.where(keys[i] == wanted, counts[i], 0).astype(np.float64)
+
+    @property
+    def counts(self) -> dict[tuple[int, ...], np.ndarray]:
+        """{context tuple: counts of the next token (V,)} for every context seen."""
+        out: dict[tuple[int, ...], np.ndarray] = {}
+        for key, c in zip(self._pairs.tolist(), self._pair_counts.tolist()):
+            code, token = divmod(key, self.vocab)
+            ctx = []
+            for _ in range(self.order - 1):
+                code, digit = divmod(code, self.vocab + 1)
+                ctx.append(digit)
+            out.setdefault(tuple(reversed(ctx)), np.zeros(self.vocab))[token] += c
+        return out
 
     def probs(self, context: tuple[int, ...]) -> np.ndarray:
         """p(next token | context) (V,)."""
-        c = self.counts.get(context, np.zeros(self.vocab))
+        code = 0
+        for token in context:
+            code = code * (self.vocab + 1) + int(token)
+        lo, hi = np.searchsorted(self._pairs, [code * self.vocab, (code + 1) * self.vocab])
+        c = np.zeros(self.vocab)
+        c[self._pairs[lo:hi] - code * self.vocab] = self._pair_counts[lo:hi]
         return (c + self.k) / (c.sum() + self.k * self.vocab)
 
     def log_probs(self, x: Tensor) -> Tensor:
         """log p(x_t | context) for every position: (B, T) -> (B, T)."""
         x = check_tokens(x, self.vocab)
-        out = [[math.log(self.probs(c)[tok]) for c, tok in zip(cs, row)]
-               for cs, row in zip(self._contexts(x), x.tolist())]
-        return torch.tensor(out, dtype=torch.float64)
+        code = self._codes(x)
+        pair = self._lookup(self._pairs, self._pair_counts, code * self.vocab + x.numpy())
+        total = self._lookup(self._ctx, self._ctx_counts, code)
+        return torch.from_numpy(np.log((pair + self.k) / (total + self.k * self.vocab)))
 
     def sample(self, n: int, length: int, temperature: float = 1.0, seed: int = 0) -> Tensor:
         """n sequences (n, length) drawn token by token (temperature 0: the most likely)."""
@@ -218,17 +251,22 @@ class Transformer(nn.Module):
         return self.step(shift_right(x, self.vocab))
 
 
-def log_likelihood(model: nn.Module, x: Tensor, batch_size: int = 512) -> Tensor:
-    """Exact log-likelihood log p(x) of each sequence x (B, T), in nats: (B,) on the CPU
-    (eval mode, no gradients): the sum of the log-probabilities of its tokens."""
+def token_log_probs(model: nn.Module, x: Tensor, batch_size: int = 512) -> Tensor:
+    """log p(x_t | x_<t) of every token of x (B, T), in nats: (B, T) on the CPU (eval mode,
+    no gradients)."""
     dev = checks.device_of(model)
     out = []
     with torch.no_grad(), checks.eval_mode(model):
         for i in range(0, len(x), batch_size):
             xb = x[i:i + batch_size].to(dev)
-            logp = -F.cross_entropy(model(xb).transpose(1, 2), xb, reduction="none")
-            out.append(logp.sum(1).cpu())
+            out.append(-F.cross_entropy(model(xb).transpose(1, 2), xb, reduction="none").cpu())
     return torch.cat(out)
+
+
+def log_likelihood(model: nn.Module, x: Tensor, batch_size: int = 512) -> Tensor:
+    """Exact log-likelihood log p(x) of each sequence x (B, T), in nats: (B,) on the CPU
+    (eval mode, no gradients): the sum of the log-probabilities of its tokens."""
+    return token_log_probs(model, x, batch_size).sum(1)
 
 
 def nll(model: nn.Module, x: Tensor, batch_size: int = 512) -> float:
@@ -251,7 +289,19 @@ def sequence_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> Step:
     return Step(step, {"model": optimizer})
 
 
-def _pick(logits: Tensor, temperature: float, top_k: int | None, gen: torch.Generator) -> Tensor:
+def top_p_filter(logits: Tensor, p: float) -> Tensor:
+    """Nucleus (top-p) filtering, Holtzman et al. 2020: logits (B, V) with -inf outside the
+    smallest set of likeliest tokens whose probabilities sum to at least p (never empty)."""
+    if not 0 < p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {p!r}")
+    probs, order = logits.softmax(-1).sort(-1, descending=True)
+    before = probs.cumsum(-1) - probs  # the mass of the likelier tokens
+    drop = (before >= p).scatter(-1, order, before >= p)  # back to vocabulary order
+    return logits.masked_fill(drop, float("-inf"))
+
+
+def _pick(logits: Tensor, temperature: float, top_k: int | None, gen: torch.Generator,
+          top_p: float | None = None) -> Tensor:
     """One token per row from logits (B, V): temperature 0 is the most likely token."""
     if temperature == 0:
         return logits.argmax(-1)
@@ -259,6 +309,8 @@ def _pick(logits: Tensor, temperature: float, top_k: int | None, gen: torch.Gene
     if top_k is not None and top_k < logits.shape[-1]:
         cut = logits.topk(top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < cut, float("-inf"))
+    if top_p is not None:
+        logits = top_p_filter(logits, top_p)
     probs = logits.softmax(-1).cpu()
     return torch.multinomial(probs, 1, generator=gen).squeeze(1).to(logits.device)
 
@@ -266,12 +318,13 @@ def _pick(logits: Tensor, temperature: float, top_k: int | None, gen: torch.Gene
 @torch.no_grad()
 def sample(model: Transformer, n: int, labels: Tensor | None = None, seed: int | None = None,
            *, length: int | None = None, temperature: float = 1.0, top_k: int | None = None,
-           cache: bool = True) -> Tensor:
+           top_p: float | None = None, cache: bool = True) -> Tensor:
     """n sequences (n, length) of tokens drawn one at a time, on the model's device.
 
     length: tokens per sequence (default: the model's context). temperature divides the
     logits (below 1: safer, above 1: wilder; 0: always the most likely token); top_k keeps
-    only the k most likely tokens. cache=True feeds one new token per step and reuses the
+    only the k most likely tokens; top_p keeps the smallest set of likeliest tokens whose
+    probabilities (after the temperature) sum to at least top_p. cache=True feeds one new token per step and reuses the
     keys and values of the earlier ones; cache=False runs the whole prefix again every step
     (the same tokens, slower). labels: None (the transformers here are unconditional).
     seed: the draws' (None: the global random state).
@@ -284,6 +337,9 @@ def sample(model: Transformer, n: int, labels: Tensor | None = None, seed: int |
         raise ValueError(f"temperature must be >= 0, got {temperature!r}")
     if top_k is not None:
         checks.positive_int("top_k", top_k)
+    if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
+        raise ValueError(f"top_p must be a number in (0, 1] (1 keeps every token), "
+                         f"got {top_p!r}")
     if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= model.context:
         raise ValueError(f"length must be an integer in [1, {model.context}] (the model's "
                          f"context), got {length!r}")
@@ -297,5 +353,5 @@ def sample(model: Transformer, n: int, labels: Tensor | None = None, seed: int |
                 logits = model.step(seq[:, -1:], start=t, caches=caches)[:, -1]
             else:
                 logits = model.step(seq, start=0)[:, -1]
-            seq = torch.cat([seq, _pick(logits, temperature, top_k, gen)[:, None]], dim=1)
+            seq = torch.cat([seq, _pick(logits, temperature, top_k, gen, top_p)[:, None]], dim=1)
     return seq[:, 1:]

@@ -6,8 +6,11 @@
 Samples are written as a float32 array (N, D), pixels in [0, 1], one row per sample; for a
 conditional recipe, --labels receives the requested (balanced) labels (N,). The melody recipe
 (chorales-transformer) writes an int array (N, 32) of MIDI pitches (-1 a rest), or with
---out FILE.mid a MIDI file that plays the N melodies one after another. GENAI_DEVICE picks
-the device, as everywhere in the book.
+--out FILE.mid a MIDI file that plays the N melodies one after another. The text recipes
+(words-transformer, prose-transformer) write an int array (N, T) of tokens, or with
+--out FILE.txt one generated word, or one passage, per line (UTF-8; a line break inside a
+passage is written as the two characters \\n). GENAI_DEVICE picks the device, as everywhere
+in the book.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from genai_lib import checks, quality, recipes, runtime, sound
 from genai_lib.files import atomic_write
@@ -28,9 +32,10 @@ def _writable(path: str, flag: str, suffixes: tuple[str, ...] = (".npy",)) -> Pa
     """A path ending in one of `suffixes` whose folder exists and can be written."""
     p = Path(path)
     if p.suffix not in suffixes:
-        raise ValueError(f"{flag} {path!r} must end in {' or '.join(suffixes)} (.npy: written "
-                         f"with numpy.save" + (", .mid: a MIDI file)" if ".mid" in suffixes
-                                               else ")"))
+        kinds = {".npy": "written with numpy.save", ".mid": "a MIDI file",
+                 ".txt": "one sample per line"}
+        raise ValueError(f"{flag} {path!r} must end in {' or '.join(suffixes)} ("
+                         + ", ".join(f"{k}: {kinds[k]}" for k in suffixes) + ")")
     folder = p.parent.resolve()
     if not folder.is_dir():
         raise ValueError(f"{flag} {path!r}: the folder {str(folder)!r} does not exist; create it first")
@@ -53,7 +58,9 @@ def generate(name: str, samples: int, out: str, labels: str | None = None, seed:
         raise ValueError(f"{name} is unconditional: --labels is only for the conditional "
                          f"recipes ({', '.join(n for n, x in recipes.RECIPES.items() if x.conditional)})")
     melodies = r.dataset == "chorales"
-    out_path = _writable(out, "--out", (".npy", ".mid") if melodies else (".npy",))
+    as_text = recipes.DATASETS[r.dataset].text
+    suffixes = (".npy", ".mid") if melodies else (".npy", ".txt") if as_text else (".npy",)
+    out_path = _writable(out, "--out", suffixes)
     label_path = _writable(labels, "--labels") if labels is not None else None
     device = runtime.device()
     trained = recipes.train_recipe(name, profile=profile, device=device, seed=seed, quiet=quiet)
@@ -61,14 +68,20 @@ def generate(name: str, samples: int, out: str, labels: str | None = None, seed:
     x = trained.sample(samples, labels=requested, seed=seed).numpy()
     if out_path.suffix == ".mid":
         sound.write_midi(x, out_path)
+    elif out_path.suffix == ".txt":
+        lines = "".join(line.replace("\n", "\\n") + "\n"
+                        for line in as_text(torch.as_tensor(x)))
+        atomic_write(out_path, lambda f: f.write(lines.encode("utf-8")))
     else:
-        save_npy(out_path, x.astype(np.int64 if melodies else np.float32))
+        save_npy(out_path, x.astype(np.int64 if melodies or as_text else np.float32))
     if label_path is not None:
         save_npy(label_path, requested.numpy())
     epochs = len(next(iter(trained.history.values()), []))
     return (f"{name}: trained {epochs} epochs ({profile or runtime.profile()} profile) in "
             f"{trained.seconds:.1f} s on {device.type}; wrote {samples} "
-            + (f"melodies of {x.shape[1]} steps" if melodies else f"samples of {x.shape[1]} pixels")
+            + (f"melodies of {x.shape[1]} steps" if melodies else
+               f"sequences of {x.shape[1]} tokens" if as_text else
+               f"samples of {x.shape[1]} pixels")
             + f" to {out}" + (f" and their labels to {labels}" if labels else ""))
 
 
@@ -86,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=_Formatter)
     parser.add_argument("recipe", help="one of: " + ", ".join(recipes.RECIPES))
     parser.add_argument("--samples", type=int, required=True, help="number of samples N")
-    parser.add_argument("--out", required=True, help="output file (N, D) float32, .npy")
+    parser.add_argument("--out", required=True,
+                        help="output file: .npy (N, D) float32 (tokens: int64); .mid for "
+                             "chorales-transformer; .txt for the text recipes, one per line")
     parser.add_argument("--labels", help="conditional recipes: write the requested labels here")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the training run and of the samples (default 0)")

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from genai_lib import autoregressive, checkpoint, checks, convnets, data, diffusion, gan, music
-from genai_lib import flow_matching, flows, latent, quality, runtime, train, unet, vae
+from genai_lib import flow_matching, flows, latent, quality, runtime, text, train, unet, vae
 from genai_lib.quality import balanced_labels
 
 
@@ -219,10 +219,19 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("chorales-transformer", "chorales", TransformerSettings(96, layers=3, dropout=0.1),
            epochs=(2, 8), batch_size=64,
            about="transformer over soprano lines, 32 eighth notes, 29 tokens"),
+    Recipe("words-transformer", "words", TransformerSettings(96, layers=3, dropout=0.1),
+           epochs=(1, 6), batch_size=64, quick_rows=640,
+           about="transformer over the letters of the CMU dictionary's words, 28 tokens"),
+    Recipe("prose-transformer", "prose", TransformerSettings(128, layers=4, dropout=0.1,
+                                                             lr=3e-3, weight_decay=0.1),
+           epochs=(1, 30), batch_size=64, quick_rows=640,
+           about="transformer over the characters of Python's documentation, 96 tokens"),
 )}
 
 CHORALES = (40, 150)    # chorales parsed: quick, full profile (the first 80 % train)
 MELODY_STEPS = 32       # tokens per chorale window (eighth notes)
+WORD_STEPS = 32         # letters per window of packed words
+PROSE_STEPS = 64        # characters per window of prose
 
 
 def recipe(name: str) -> Recipe:
@@ -243,6 +252,44 @@ def _pixels(x: Tensor) -> Tensor:
     return x.float().clamp(0, 1).cpu()
 
 
+def _tokens(x: Tensor) -> Tensor:
+    """Text samples stay tokens (n, T) on the CPU (`Dataset.text` turns them into text)."""
+    return x.long().cpu()
+
+
+def _first_words(x: Tensor) -> list[str]:
+    """Word-model samples (n, T) -> n words: each row's letters up to its first END."""
+    chars = text.Characters(text.WORD_ALPHABET)
+    return [chars.decode(row).split(text.END)[0] for row in x.tolist()]
+
+
+def _passages(x: Tensor) -> list[str]:
+    """Prose samples (n, T) -> n passages."""
+    chars = text.Characters(text.PRINTABLE)
+    return [chars.decode(row) for row in x.tolist()]
+
+
+def _word_data(seed: int, profile: str) -> data.Split:
+    """The CMU words, packed windows of WORD_STEPS letters: train and test words."""
+    train_words, _, test_words = text.word_split()
+    return _token_split(text.word_windows(train_words, WORD_STEPS),
+                        text.word_windows(test_words, WORD_STEPS))
+
+
+def _prose_data(seed: int, profile: str) -> data.Split:
+    """Python's documentation, windows of PROSE_STEPS characters: train and test sections."""
+    train_docs, _, test_docs = text.prose_split()
+    chars = text.Characters(text.PRINTABLE)
+    return _token_split(text.document_windows(train_docs, chars, PROSE_STEPS)[0],
+                        text.document_windows(test_docs, chars, PROSE_STEPS)[0])
+
+
+def _token_split(x_train: Tensor, x_test: Tensor) -> data.Split:
+    """A data.Split of token windows, labels all 0."""
+    return data.Split(x_train, torch.zeros(len(x_train), dtype=torch.long), x_test,
+                      torch.zeros(len(x_test), dtype=torch.long))
+
+
 def _melodies(x: Tensor) -> Tensor:
     """Melody tokens (n, T) -> MIDI pitches (n, T) on the CPU."""
     return torch.as_tensor(music.from_tokens(x.cpu().numpy()))
@@ -256,6 +303,7 @@ class Dataset:
     dim: int                                  # features per row, or tokens per sequence
     vocab: int = 0                            # token data: the vocabulary size
     decode: Callable[[Tensor], Tensor] = _pixels  # a sampler's output -> the samples shown
+    text: Callable[[Tensor], list[str]] | None = None  # text data: samples -> strings
 
 
 DATASETS: dict[str, Dataset] = {
@@ -264,12 +312,17 @@ DATASETS: dict[str, Dataset] = {
     "digits-binary": Dataset(lambda seed, profile: _digits_binary(seed), 64, vocab=2),
     "chorales": Dataset(lambda seed, profile: chorale_split(CHORALES[profile == "full"]),
                         MELODY_STEPS, vocab=music.HIGH - music.LOW + 2, decode=_melodies),
+    "words": Dataset(_word_data, WORD_STEPS, vocab=len(text.WORD_ALPHABET), decode=_tokens,
+                     text=_first_words),
+    "prose": Dataset(_prose_data, PROSE_STEPS, vocab=len(text.PRINTABLE), decode=_tokens,
+                     text=_passages),
 }
 
 
 def load_data(dataset: str, seed: int = 0, profile: str | None = None) -> data.Split:
     """The train/held-out split a recipe trains on: digits (N, 64), mnist (N, 784),
-    digits-binary (N, 64) pixels in {0, 1}, or chorales (N, 32) melody tokens (labels 0)."""
+    digits-binary (N, 64) pixels in {0, 1}, chorales (N, 32) melody tokens, words (N, 32)
+    letters of packed words or prose (N, 64) characters (token data: labels 0)."""
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(map(repr, DATASETS))}, "
                          f"got {dataset!r}")
