@@ -80,6 +80,8 @@ def generate(name: str, samples: int, out: str, labels: str | None = None, seed:
     return (f"{name}: trained {epochs} epochs ({profile or runtime.profile()} profile) in "
             f"{trained.seconds:.1f} s on {device.type}; wrote {samples} "
             + (f"melodies of {x.shape[1]} steps" if melodies else
+               ("words" if r.dataset == "words" else "passages")
+               if out_path.suffix == ".txt" else
                f"sequences of {x.shape[1]} tokens" if as_text else
                f"samples of {x.shape[1]} pixels")
             + f" to {out}" + (f" and their labels to {labels}" if labels else ""))

@@ -638,6 +638,12 @@ def judge(dataset: str, device: torch.device | str | None = None) -> quality.Jud
     return model
 
 
+def _warmup_share(total: int) -> float:
+    """OneCycleLR's pct_start: 10 % of the updates, but at least 2 of a short run's (torch
+    divides by pct_start * total - 1, so that product must not be 1)."""
+    return max(0.1, 2 / total) if total >= 4 else 0.3
+
+
 def _train(r: Recipe, model: nn.Module, optimizers: dict[str, torch.optim.Optimizer],
            x: Tensor, y: Tensor, profile: str, device, seed: int, callbacks,
            quiet: bool) -> tuple[dict[str, list[float]], float]:
@@ -651,7 +657,7 @@ def _train(r: Recipe, model: nn.Module, optimizers: dict[str, torch.optim.Optimi
         (optimizer,) = step.optimizers.values()
         total = max(1, epochs * math.ceil(len(x) / r.batch_size))
         step = train.scheduled(step, torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, r.settings.lr, total_steps=total, pct_start=0.1))
+            optimizer, r.settings.lr, total_steps=total, pct_start=_warmup_share(total)))
     start = time.perf_counter()
     history = train.fit(model, (x, y) if r.conditional else x, step, epochs=epochs,
                         batch_size=r.batch_size, device=device, quiet=quiet, seed=seed,

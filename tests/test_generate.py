@@ -183,3 +183,32 @@ def test_midi_only_for_melodies(tmp_path, capsys, no_training):
     msg = error_of(["chorales-transformer", "--samples", "5", "--out", str(tmp_path / "a.wav")],
                    capsys)
     assert "must end in .npy or .mid" in msg
+
+
+def test_text_recipes_write_one_sample_per_line(tmp_path, capsys):
+    """words-transformer: one invented word per line; prose-transformer: one passage per
+    line, its line breaks written as \\n; .npy: the tokens."""
+    words, prose, tokens = tmp_path / "w.txt", tmp_path / "p.txt", tmp_path / "w.npy"
+    assert generate.main(["words-transformer", "--samples", "7", "--out", str(words),
+                          "--profile", "quick"]) == 0
+    lines = words.read_text("utf-8").split("\n")
+    assert len(lines) == 8 and lines[-1] == ""  # 7 lines, each ended by a newline
+    assert all(set(w) <= set("abcdefghijklmnopqrstuvwxyz'") for w in lines[:-1])
+    assert "wrote 7 words" in capsys.readouterr().out
+    assert generate.main(["prose-transformer", "--samples", "3", "--out", str(prose),
+                          "--profile", "quick"]) == 0
+    passages = prose.read_text("utf-8").splitlines()
+    assert len(passages) == 3 and all(len(p.replace("\\n", "\n")) == 64 for p in passages)
+    assert generate.main(["words-transformer", "--samples", "4", "--out", str(tokens),
+                          "--profile", "quick"]) == 0
+    t = np.load(tokens)
+    assert t.shape == (4, 32) and t.dtype == np.int64 and 0 <= t.min() and t.max() < 28
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.txt", "w.npy", "w.txt"]
+
+
+def test_txt_only_for_text(tmp_path, capsys, no_training):
+    msg = error_of(["digits-gan", "--samples", "5", "--out", str(tmp_path / "a.txt")], capsys)
+    assert "must end in .npy" in msg
+    msg = error_of(["words-transformer", "--samples", "5", "--out", str(tmp_path / "a.csv")],
+                   capsys)
+    assert "must end in .npy or .txt" in msg and "one sample per line" in msg

@@ -22,12 +22,13 @@ def test_words_are_the_dictionary_headwords():
 
 def test_prose_repeats_no_paragraph_and_stays_in_the_alphabet():
     docs = text.prose()
-    assert len(docs) == 79 and "if" in docs
+    assert sum(name.startswith("topics/") for name in docs) == 79 and "topics/if" in docs
+    assert "stdlib/json/decoder.py" in docs and not any("/test/" in n for n in docs)
     paragraphs = collections.Counter(p.strip() for t in docs.values()
                                      for p in t.split("\n\n") if len(p.strip()) > 20)
     assert max(paragraphs.values()) == 1, paragraphs.most_common(1)
     assert set("".join(docs.values())) <= set(text.PRINTABLE)
-    assert 350_000 < sum(map(len, docs.values())) < 500_000
+    assert 1_500_000 < sum(map(len, docs.values())) < 2_200_000
 
 
 def test_splits_hold_whole_documents_and_words_once():
@@ -41,6 +42,11 @@ def test_splits_hold_whole_documents_and_words_once():
     assert len(tr) + len(va) + len(te) == len(text.words())
     assert not set(tr) & set(te) and not set(va) & set(te)
     assert text.word_split(seed=1)[0] != tr
+
+
+def test_prose_checksum_is_the_books_on_this_python():
+    got, want = text.prose_checksum()
+    assert len(got) == 64 and want in (None, got)
 
 
 def test_a_changed_file_is_named(monkeypatch):
