@@ -220,11 +220,11 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            epochs=(2, 8), batch_size=64,
            about="transformer over soprano lines, 32 eighth notes, 29 tokens"),
     Recipe("words-transformer", "words", TransformerSettings(96, layers=3, dropout=0.1),
-           epochs=(1, 6), batch_size=64, quick_rows=640,
+           epochs=(1, 4), batch_size=64, quick_rows=640,
            about="transformer over the letters of the CMU dictionary's words, 28 tokens"),
-    Recipe("prose-transformer", "prose", TransformerSettings(128, layers=4, dropout=0.1,
+    Recipe("prose-transformer", "prose", TransformerSettings(96, layers=3, dropout=0.1,
                                                              lr=3e-3, weight_decay=0.1),
-           epochs=(1, 30), batch_size=64, quick_rows=640,
+           epochs=(1, 5), batch_size=64, quick_rows=640,
            about="transformer over the characters of Python's documentation, 96 tokens"),
 )}
 
