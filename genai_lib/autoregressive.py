@@ -14,6 +14,7 @@ blocks). `sample` draws with temperature and top-k, reusing cached keys and valu
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -333,8 +334,10 @@ def sample(model: Transformer, n: int, labels: Tensor | None = None, seed: int |
         raise ValueError("this transformer is unconditional: labels must be None")
     checks.positive_int("n", n)
     length = model.context if length is None else length
-    if not temperature >= 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    if (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
+            or not 0 <= temperature < float("inf")):
+        raise ValueError(f"temperature must be a finite number >= 0 (1: the model's own "
+                         f"probabilities, 0: always the likeliest token), got {temperature!r}")
     if top_k is not None:
         checks.positive_int("top_k", top_k)
     if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):

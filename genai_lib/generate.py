@@ -10,38 +10,65 @@ conditional recipe, --labels receives the requested (balanced) labels (N,). The 
 (words-transformer, prose-transformer) write an int array (N, T) of tokens, or with
 --out FILE.txt one generated word, or one passage, per line (UTF-8; a line break inside a
 passage is written as the two characters \\n). GENAI_DEVICE picks the device, as everywhere
-in the book.
+in the book; --profile defaults to $GENAI_PROFILE (else full).
+
+Nothing lost, nothing misleading: every path is checked before training (a folder, a missing
+folder, --out equal to --labels: a clear error, no training), and so is the memory the
+samples need; samples and labels are written as one unit (`files.write_together`: both
+temporary files first, then both renamed), so the old pair stays whole if anything fails,
+and a kill never leaves new samples beside old labels. A model that draws NaN writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from genai_lib import checks, quality, recipes, runtime, sound
+from genai_lib import checks, files, quality, recipes, runtime, sound
 from genai_lib.files import atomic_write
+
+KINDS = {".npy": "written with numpy.save", ".mid": "a MIDI file", ".txt": "one sample per line"}
 
 
 def _writable(path: str, flag: str, suffixes: tuple[str, ...] = (".npy",)) -> Path:
-    """A path ending in one of `suffixes` whose folder exists and can be written."""
+    """A path ending in one of `suffixes` whose folder exists and can be written, and which
+    is not a folder itself."""
     p = Path(path)
     if p.suffix not in suffixes:
-        kinds = {".npy": "written with numpy.save", ".mid": "a MIDI file",
-                 ".txt": "one sample per line"}
         raise ValueError(f"{flag} {path!r} must end in {' or '.join(suffixes)} ("
-                         + ", ".join(f"{k}: {kinds[k]}" for k in suffixes) + ")")
+                         + ", ".join(f"{k}: {KINDS[k]}" for k in suffixes) + ")")
     folder = p.parent.resolve()
     if not folder.is_dir():
         raise ValueError(f"{flag} {path!r}: the folder {str(folder)!r} does not exist; create it first")
+    if p.is_dir():
+        raise ValueError(f"{flag} {path!r} is a folder: give a file name inside it, e.g. "
+                         f"{str(p / ('samples' + suffixes[0]))!r}")
     if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise ValueError(f"{flag} {path!r} cannot be written (no permission): choose another path")
     return p
+
+
+def output_paths(out: str, labels: str | None, suffixes: tuple[str, ...]
+                 ) -> tuple[Path, Path | None]:
+    """The checked --out and --labels paths (before any training): each writable, not a
+    folder, and not the same file."""
+    out_path = _writable(out, "--out", suffixes)
+    if labels is None:
+        return out_path, None
+    label_path = _writable(labels, "--labels")
+    if out_path.resolve() == label_path.resolve():
+        raise ValueError(f"--out and --labels are the same file {out!r}: the labels would "
+                         f"replace the samples; give the labels their own file, e.g. "
+                         f"{str(out_path.with_name(out_path.stem + '-labels.npy'))!r}")
+    return out_path, label_path
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -49,35 +76,121 @@ def save_npy(path: Path, array: np.ndarray) -> None:
     atomic_write(path, lambda f: np.save(f, array))
 
 
+def _npy(array: np.ndarray) -> files.Writer:
+    return lambda f: np.save(f, array)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still take (the operating system's estimate of
+    'available'), or None where it cannot be read."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def bytes_per_sample(r: recipes.Recipe) -> int:
+    """A rough estimate of the memory drawing one sample of recipe `r` takes, in bytes: the
+    sample (float32 pixels, int64 tokens), the sampler's copies of it, and the network's
+    widest activations (all rows go through the network at once)."""
+    s = r.settings
+    s = getattr(s, "inner", s)
+    data = recipes.DATASETS[r.dataset]
+    dim = data.dim
+    if isinstance(s, recipes.TransformerSettings):  # keys and values of every block, logits
+        return 8 * dim + 4 * dim * s.dim * (2 * s.layers + 4) + 4 * 2 * data.vocab
+    width = getattr(s, "hidden", 0)
+    if getattr(s, "network", "mlp") != "mlp":  # conv nets: channels at every pixel
+        width *= dim
+    out = 784 if r.family == "latent" else dim
+    return 4 * (4 * out + 3 * width)
+
+
+def check_memory(r: recipes.Recipe, n: int) -> None:
+    """Refuse, before training, a number of samples whose drawing cannot fit in memory."""
+    need = n * bytes_per_sample(r)
+    free = available_memory()
+    if free is None or need <= free:
+        return
+    most = max(1, free // bytes_per_sample(r))
+    raise ValueError(f"--samples {n} would need about {_size(need)} of memory to draw (all "
+                     f"at once), and {_size(free)} is available: ask for at most about "
+                     f"{_round_down(most)} samples, and run again with another --seed for more")
+
+
+def _size(n: float) -> str:
+    """Bytes in words: 1.5 GB, 820 MB."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n / 1e3:.0f} kB"
+
+
+def _round_down(n: int) -> int:
+    """n rounded down to two significant digits: 12345 -> 12000."""
+    digits = max(0, int(math.log10(n)) - 1)
+    return n // 10 ** digits * 10 ** digits
+
+
+def _samples_writer(out_path: Path, x: np.ndarray, tokens: bool,
+                    as_text: Callable | None) -> files.Writer:
+    """How the samples go into `out_path`: MIDI, text (one per line) or numpy.save."""
+    if out_path.suffix == ".mid":
+        midi = sound.midi_bytes(x)
+        return lambda f: f.write(midi)
+    if out_path.suffix == ".txt":
+        text = "".join(line.replace("\n", "\\n") + "\n" for line in as_text(torch.as_tensor(x)))
+        data = text.encode("utf-8")
+        return lambda f: f.write(data)
+    return _npy(x.astype(np.int64 if tokens else np.float32))
+
+
 def generate(name: str, samples: int, out: str, labels: str | None = None, seed: int = 0,
              profile: str | None = None, quiet: bool = False) -> str:
-    """Train recipe `name`, write `samples` rows to `out` (and labels); returns a summary line."""
+    """Train recipe `name`, write `samples` rows to `out` (and labels); returns a summary line.
+
+    Every input is checked before training. The samples and the labels are written as one
+    unit (`files.write_together`): both land, or neither (the old files stay)."""
     r = recipes.recipe(name)  # unknown names fail here, before any training
     checks.positive_int("--samples", samples)
+    profile = profile if profile is not None else runtime.profile()  # $GENAI_PROFILE
+    if profile not in runtime.PROFILES:
+        raise ValueError(f"--profile must be one of {runtime.PROFILES}, got {profile!r}")
     if labels is not None and not r.conditional:
         raise ValueError(f"{name} is unconditional: --labels is only for the conditional "
                          f"recipes ({', '.join(n for n, x in recipes.RECIPES.items() if x.conditional)})")
     melodies = r.dataset == "chorales"
     as_text = recipes.DATASETS[r.dataset].text
     suffixes = (".npy", ".mid") if melodies else (".npy", ".txt") if as_text else (".npy",)
-    out_path = _writable(out, "--out", suffixes)
-    label_path = _writable(labels, "--labels") if labels is not None else None
+    out_path, label_path = output_paths(out, labels, suffixes)
+    check_memory(r, samples)
     device = runtime.device()
     trained = recipes.train_recipe(name, profile=profile, device=device, seed=seed, quiet=quiet)
     requested = quality.balanced_labels(samples, seed=seed) if r.conditional else None
     x = trained.sample(samples, labels=requested, seed=seed).numpy()
-    if out_path.suffix == ".mid":
-        sound.write_midi(x, out_path)
-    elif out_path.suffix == ".txt":
-        lines = "".join(line.replace("\n", "\\n") + "\n"
-                        for line in as_text(torch.as_tensor(x)))
-        atomic_write(out_path, lambda f: f.write(lines.encode("utf-8")))
-    else:
-        save_npy(out_path, x.astype(np.int64 if melodies or as_text else np.float32))
+    if not np.isfinite(x).all():
+        raise RuntimeError(f"{name} drew {int((~np.isfinite(x).any(1)).sum())} of {samples} "
+                           f"samples with NaN or inf values, so nothing was written: the "
+                           f"trained model is broken; train it again with another --seed")
+    writes = [(out_path, _samples_writer(out_path, x, melodies or bool(as_text), as_text))]
     if label_path is not None:
-        save_npy(label_path, requested.numpy())
+        writes.append((label_path, _npy(requested.numpy())))
+    files.write_together(writes)
     epochs = len(next(iter(trained.history.values()), []))
-    return (f"{name}: trained {epochs} epochs ({profile or runtime.profile()} profile) in "
+    return (f"{name}: trained {epochs} epochs ({profile} profile) in "
             f"{trained.seconds:.1f} s on {device.type}; wrote {samples} "
             + (f"melodies of {x.shape[1]} steps" if melodies else
                ("words" if r.dataset == "words" else "passages")
@@ -107,15 +220,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", help="conditional recipes: write the requested labels here")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the training run and of the samples (default 0)")
-    parser.add_argument("--profile", choices=runtime.PROFILES, default="full",
-                        help="training length: full (as the book, default) or quick")
+    parser.add_argument("--profile", choices=runtime.PROFILES, default=None,
+                        help="training length: full (as the book) or quick; default: "
+                             "$GENAI_PROFILE, else full")
     args = parser.parse_args(argv)
-    runtime.cpu_threads()
     try:
+        runtime.cpu_threads()  # $GENAI_THREADS
         print(generate(args.recipe, args.samples, args.out, args.labels, args.seed, args.profile))
-    except (KeyError, ValueError, RuntimeError, ModuleNotFoundError) as err:
+    except (KeyError, ValueError, RuntimeError, ArithmeticError, ModuleNotFoundError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"error: {message}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the disk filled up, the folder went away ...: nothing half-written
+        print(f"error: could not write the output ({err}); the old files are as they were",
+              file=sys.stderr)
         return 2
     return 0
 

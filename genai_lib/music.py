@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from genai_lib import checks, runtime
-from genai_lib.files import atomic_write
+from genai_lib.cache import lookup, store
 
 REST = -1
 LOW, HIGH = 57, 84        # A3 .. C6: the sopranos' range after moving every chorale to C / A minor
@@ -82,23 +82,58 @@ def chorale_paths(n: int) -> list:
 
 
 def load_chorales(n: int = 40, steps_per_quarter: int = 2, cache: bool = True) -> list[np.ndarray]:
-    """Soprano lines of the first n chorales, [(T_i,), ...]; parsed once, then read from an .npz cache."""
-    folder = runtime.cache_dir()
+    """Soprano lines of the first n chorales, [(T_i,), ...]; parsed once, then read from an .npz
+    cache (best effort, `genai_lib.cache`: a damaged file is moved aside and parsed again, an
+    unwritable cache gives a warning)."""
+    folder = runtime.cache_dir(create=False)
     path = folder / f"bach_soprano_n{n}_spq{steps_per_quarter}.npz"
     # Any cached parse of at least n chorales will do: the files come in a fixed order.
-    pattern = f"bach_soprano_n*_spq{steps_per_quarter}.npz"
-    found = sorted((int(p.stem.split("_")[2][1:]), p) for p in folder.glob(pattern))
-    found = [item for item in found if item[0] >= n]
-    if cache and found:
-        with np.load(found[0][1]) as f:
-            return np.split(f["pitches"], np.cumsum(f["lengths"])[:-1])[:n]
+    found = sorted(item for item in _parses(folder, steps_per_quarter) if item[0] >= n)
+    for count, p in found if cache else ():
+        lines = lookup(p, lambda q: _read_parse(q, count))
+        if lines is not None:
+            return lines[:n]
     from music21 import corpus
 
     lines = [soprano_line(corpus.parse(p), steps_per_quarter) for p in chorale_paths(n)]
     if cache:  # atomically: a crash never leaves a half-written cache
-        atomic_write(path, lambda f: np.savez_compressed(
-            f, pitches=np.concatenate(lines), lengths=np.array([len(x) for x in lines])))
+        store(path, lambda f: np.savez_compressed(
+            f, pitches=np.concatenate(lines), lengths=np.array([len(x) for x in lines])),
+            f"the parse of {n} chorales")
     return lines
+
+
+def _parses(folder, steps_per_quarter: int) -> list:
+    """The cached parses in `folder`: [(chorales, path), ...] (none if it cannot be read)."""
+    out = []
+    try:
+        paths = list(folder.glob(f"bach_soprano_n*_spq{steps_per_quarter}.npz"))
+    except OSError:
+        return out
+    for p in paths:
+        count = p.stem.split("_")[2][1:]
+        if count.isdigit():
+            out.append((int(count), p))
+    return out
+
+
+def _read_parse(path, count: int) -> list[np.ndarray]:
+    """The `count` soprano lines of a cached parse, checked (a clear ValueError if damaged)."""
+    with np.load(path, allow_pickle=False) as f:
+        missing = [k for k in ("pitches", "lengths") if k not in f.files]
+        if missing:
+            raise ValueError(f"no {', '.join(missing)} array")
+        pitches, lengths = f["pitches"], f["lengths"]
+    if pitches.ndim != 1 or lengths.ndim != 1 or not (
+            np.issubdtype(pitches.dtype, np.integer) and np.issubdtype(lengths.dtype, np.integer)):
+        raise ValueError(f"pitches {pitches.dtype}{pitches.shape} and lengths "
+                         f"{lengths.dtype}{lengths.shape} must be integer vectors")
+    if len(lengths) != count or lengths.min(initial=0) < 0 or lengths.sum() != len(pitches):
+        raise ValueError(f"{len(lengths)} lengths summing to {lengths.sum()} for {count} "
+                         f"chorales of {len(pitches)} steps")
+    if pitches.size and (pitches.min() < REST or pitches.max() > 127):
+        raise ValueError(f"pitches in [{pitches.min()}, {pitches.max()}], not MIDI pitches")
+    return np.split(pitches.astype(np.int64), np.cumsum(lengths)[:-1])
 
 
 def windows(lines: Sequence[np.ndarray], length: int = 16, hop: int = 2,

@@ -138,6 +138,7 @@ def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarr
         if len(x) < m:
             raise ValueError(f"samples[{name!r}] needs at least {m} rows (len(real_test)) so "
                              f"precision and recall compare sets of equal size, got {len(x)}")
+        _same_scale(f"samples[{name!r}]", x, ref)
         sets[name] = x
     h = metrics.median_bandwidth(ref[: m // 2], ref[m // 2:])  # the median within real_test
     ref_feat = features(judge, ref)
@@ -154,6 +155,22 @@ def sample_quality(real_train: Tensor | np.ndarray, real_test: Tensor | np.ndarr
                                                     held_out, QUANTILE),
                        "mmd": metrics.mmd(x, ref, bandwidth=h)}
     return table
+
+
+def _same_scale(name: str, x: Tensor, ref: Tensor) -> None:
+    """A clear error when samples x lie far outside the real data's range (more than ten of
+    its widths beyond it): samples on another scale, such as pixels in 0..255 against real
+    pixels in [0, 1], would be scored as garbage without a word."""
+    lo, hi = float(ref.min()), float(ref.max())
+    span = (hi - lo) or 1.0
+    x_lo, x_hi = float(x.min()), float(x.max())
+    if x_lo >= lo - 10 * span and x_hi <= hi + 10 * span:
+        return
+    hint = (": pixels in 0..255? divide them by 255" if 0 <= lo and hi <= 1 and x_hi <= 255
+            and x_lo >= 0 else "")
+    raise ValueError(f"{name} lie in [{x_lo:.4g}, {x_hi:.4g}], far outside real_test's range "
+                     f"[{lo:.4g}, {hi:.4g}]: put the samples on the real data's scale before "
+                     f"scoring them{hint}")
 
 
 # measure: (words in a sentence, higher is better)

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from genai_lib import autoregressive, checkpoint, checks, convnets, data, diffusion, gan, music
+from genai_lib import autoregressive, cache, checkpoint, checks, convnets, data, diffusion, gan, music
 from genai_lib import flow_matching, flows, latent, quality, runtime, text, train, unet, vae
 from genai_lib.quality import balanced_labels
 
@@ -557,7 +557,9 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
 
     With reuse (and no callbacks), a recipe trained before on the same data, seed, profile,
     device and genai_lib source is loaded from runtime.cache_dir() instead (`saved_path`), with
-    its history, its training seconds and the random state training left behind.
+    its history, its training seconds and the random state training left behind. The cache
+    is best effort (`genai_lib.cache`): a damaged entry is moved aside and trained again, an
+    unwritable cache gives a warning and the trained model.
     """
     r = recipe(name)
     profile = profile or runtime.profile()
@@ -570,8 +572,9 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
     runtime.seed_everything(seed)
     model, optimizers = build(r)
     path = saved_path(r, profile, seed, x, y, device) if reuse and not callbacks else None
-    if path is not None and path.exists():
-        saved = checkpoint.load(path)
+    saved = None if path is None else cache.lookup(
+        path, lambda p: _read_saved(p, model, ("model", "history", "seconds", "rng")))
+    if saved is not None:
         model.load_state_dict(saved["model"])
         model.to(runtime.device(None if device is None else str(device))).eval()
         checkpoint.set_rng_state(saved["rng"])
@@ -580,12 +583,38 @@ def train_recipe(name: str, profile: str | None = None, device: torch.device | s
         history, seconds = _train(r, model, optimizers, x, y, profile, device, seed, callbacks,
                                   quiet)
         if path is not None:
-            checkpoint.save(path, {"model": model.state_dict(), "history": history,
-                                   "seconds": seconds, "rng": checkpoint.rng_state()})
+            payload = {"format_version": checkpoint.FORMAT_VERSION, "model": model.state_dict(),
+                       "history": history, "seconds": seconds, "rng": checkpoint.rng_state()}
+            cache.store(path, lambda f: torch.save(payload, f), f"the trained {name}")
     if getattr(r.settings, "code_prior", 0):  # a VAE's second-stage prior on its codes
         vae.fit_code_prior(model, x, r.settings.code_prior, seed)
     epochs = len(next(iter(history.values()), []))
     return Trained(r, model, history, seconds, epochs * math.ceil(len(x) / r.batch_size))
+
+
+def _read_saved(path: Path, model: nn.Module, keys: tuple[str, ...]) -> dict:
+    """A cached model's checkpoint, checked whole before anything is loaded: readable, with
+    every entry of `keys`, weights that fit `model` and are finite, a usable random state
+    (a clear ValueError naming what is wrong otherwise)."""
+    saved = checkpoint.load(path)
+    absent = [k for k in keys if k not in saved]
+    if absent:
+        raise ValueError(f"no {', '.join(map(repr, absent))} entry")
+    differences = checkpoint.state_mismatch(saved["model"], model)
+    if differences:
+        raise ValueError(f"weights of another model: {'; '.join(differences)}")
+    bad = checkpoint.non_finite(saved["model"])
+    if bad:
+        raise ValueError(f"NaN or inf weights in {', '.join(bad[:3])}"
+                         + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""))
+    if "history" in keys and not (isinstance(saved["history"], dict) and all(
+            isinstance(v, list) for v in saved["history"].values())):
+        raise ValueError("the history is not a dict of lists")
+    if "seconds" in keys and not isinstance(saved["seconds"], (int, float)):
+        raise ValueError(f"the training time is not a number ({saved['seconds']!r})")
+    if "rng" in keys:
+        checkpoint.check_rng_state(saved["rng"])
+    return saved
 
 
 def saved_path(r: Recipe, profile: str, seed: int, x: Tensor, y: Tensor,
@@ -606,7 +635,7 @@ def _cache_path(folder: str, name: str, settings: object, seed: int, tensors: tu
         h.update(source.read_bytes())
     for t in tensors:
         h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return runtime.cache_dir() / folder / f"{name}-{h.hexdigest()[:16]}.pt"
+    return cache.path(folder, f"{name}-{h.hexdigest()[:16]}.pt")
 
 
 # ---------------------------------------------------------------- the judges
@@ -629,12 +658,15 @@ def judge(dataset: str, device: torch.device | str | None = None) -> quality.Jud
     split = load_data(dataset)
     x, y = split.x_train.reshape(len(split.x_train), -1).float(), split.y_train
     path = _cache_path("judges", dataset, (hidden, epochs), 0, (x, y), device)
-    if path.exists():
+    with torch.random.fork_rng(devices=[]):  # loaded or trained, the global stream stays
         model = quality.Judge(data_dim=x.shape[1], hidden=hidden)
-        model.load_state_dict(checkpoint.load(path)["model"])
+    saved = cache.lookup(path, lambda p: _read_saved(p, model, ("model",)))
+    if saved is not None:
+        model.load_state_dict(saved["model"])
         return model.to(runtime.device(None if device is None else str(device))).eval()
     model = quality.train_judge(split, epochs=epochs, hidden=hidden, device=device)
-    checkpoint.save(path, {"model": model.state_dict()})
+    payload = {"format_version": checkpoint.FORMAT_VERSION, "model": model.state_dict()}
+    cache.store(path, lambda f: torch.save(payload, f), f"the judge of {dataset}")
     return model
 
 

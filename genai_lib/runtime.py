@@ -124,10 +124,18 @@ def pick(quick: T, full: T) -> T:
     return quick if profile() == "quick" else full
 
 
-def cache_dir() -> Path:
-    """Folder for cached datasets and checkpoints: $GENAI_CACHE or ~/.cache/genai_lib."""
-    path = Path(os.environ.get("GENAI_CACHE", Path.home() / ".cache" / "genai_lib"))
-    path.mkdir(parents=True, exist_ok=True)
+def cache_dir(create: bool = True) -> Path:
+    """Folder for cached datasets and checkpoints: $GENAI_CACHE or ~/.cache/genai_lib;
+    created unless create=False (a clear error if it cannot be)."""
+    value = os.environ.get("GENAI_CACHE", "").strip()
+    path = Path(value).expanduser() if value else Path.home() / ".cache" / "genai_lib"
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file in the way, a read-only disk, no permission
+            raise OSError(err.errno, f"the cache folder {str(path)!r} cannot be created "
+                          f"({err.strerror or err}): set GENAI_CACHE to a folder you can "
+                          f"write, e.g. GENAI_CACHE=/tmp/genai_cache") from err
     return path
 
 
@@ -140,12 +148,12 @@ def cpu_threads(threads: int | None = None) -> int:
     if threads is not None:
         n = positive_int("threads", threads)
     else:
-        value = os.environ.get("GENAI_THREADS", "1")
+        text = os.environ.get("GENAI_THREADS", "1").strip() or "1"
         try:
-            value = int(value)
+            n = positive_int("GENAI_THREADS", int(text))
         except ValueError:
-            pass  # the error below names the text as it is
-        n = positive_int("GENAI_THREADS", value)
+            raise ValueError(f"GENAI_THREADS must be a positive integer (CPU threads, e.g. "
+                             f"GENAI_THREADS=1), got {text!r}; or leave it unset for 1") from None
     # GENAI_MAX_THREADS: set by the tests when notebooks run side by side (pytest-xdist);
     # two processes of two threads each on two cores wait on each other (measured: 9x slower)
     n = min(n, int(os.environ.get("GENAI_MAX_THREADS", n)))

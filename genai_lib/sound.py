@@ -45,6 +45,12 @@ def write_midi(melodies: np.ndarray, path: str | Path, steps_per_quarter: int = 
                bpm: float = 90.0) -> None:
     """Write melodies (N, T) one after another, a bar of rest between them, as a MIDI file
     (music21), atomically (`files.atomic_write`)."""
+    midi = midi_bytes(melodies, steps_per_quarter, bpm)
+    atomic_write(path, lambda f: f.write(midi))
+
+
+def midi_bytes(melodies: np.ndarray, steps_per_quarter: int = 2, bpm: float = 90.0) -> bytes:
+    """The bytes of the MIDI file `write_midi` writes: melodies (N, T) one after another."""
     from music21 import meter, note, stream, tempo
     from music21.midi.translate import music21ObjectToMidiFile
 
@@ -57,5 +63,4 @@ def write_midi(melodies: np.ndarray, path: str | Path, steps_per_quarter: int = 
             part.append(note.Note(int(pitch), quarterLength=length / steps_per_quarter))
             t = start + length
         part.append(note.Rest(quarterLength=4 + (len(melody) - t) / steps_per_quarter))
-    midi = music21ObjectToMidiFile(stream.Score([part])).writestr()  # what .write("midi") writes
-    atomic_write(path, lambda f: f.write(midi))
+    return music21ObjectToMidiFile(stream.Score([part])).writestr()  # what .write("midi") writes

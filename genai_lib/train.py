@@ -157,8 +157,9 @@ def fit(model: nn.Module, data: Data, step: Step | StepFn | None = None, *, epoc
     own optimisers; with a plain function and `checkpoint`, pass its one optimiser as
     `optimizer` (several: wrap it as Step(fn, {name: optimiser})) so checkpoints carry it.
     Callbacks (`genai_lib.callbacks`) are called as cb(epoch, logs, model) after each epoch.
-    A non-finite loss raises FloatingPointError naming the epoch and step (checked every
-    NAN_CHECK_EVERY steps and at the end of each epoch).
+    In-memory data holding NaN or inf is refused before the first step (a ValueError naming
+    the rows and columns); then a non-finite loss raises FloatingPointError naming the epoch
+    and step (checked every NAN_CHECK_EVERY steps and at the end of each epoch).
     With `checkpoint`, the state is written atomically after every epoch, and
     `resume=True` continues from it.
     precision ("fp32", "bf16", "fp16") and compile (torch.compile) apply to the default step.
@@ -269,6 +270,8 @@ def _place_data(data: Data, model: nn.Module, dev: torch.device) -> tuple[Tensor
     tensors = tuple(t.to(dev) for t in tensors)
     if tensors[0].is_floating_point():  # (integer inputs are tokens or class indices)
         checks.tensor("x", tensors[0], model, "(N, ...)")
+    for i, t in enumerate(tensors):  # NaN/inf data: named here, not reported as divergence
+        checks.finite(("x", "y")[i] if i < 2 else f"data[{i}]", t)
     return tensors
 
 

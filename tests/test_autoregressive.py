@@ -430,7 +430,7 @@ BAD = [
     ("transformer dim heads", lambda: ar.Transformer(V, 4, dim=10, heads=4), ValueError,
      "dim (10) must be divisible by heads (4)"),
     ("sample negative temperature", lambda: ar.sample(transformer(), 2, length=4, temperature=-0.5),
-     ValueError, "temperature must be >= 0, got -0.5"),
+     ValueError, "temperature must be a finite number >= 0 (1: the model's own probabilities, 0: always the likeliest token), got -0.5"),
     ("sample top_k 0", lambda: ar.sample(transformer(), 2, length=4, top_k=0), ValueError,
      "top_k must be a positive integer, got 0"),
     ("sample too long", lambda: ar.sample(transformer(), 2, length=CONTEXT + 1), ValueError,
