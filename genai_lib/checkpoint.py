@@ -207,9 +207,14 @@ def _optimizer_mismatch(saved: object, opt: torch.optim.Optimizer) -> str:
     for old, new in zip(groups, opt.param_groups):
         settings_old, settings_new = set(old) - {"params"}, set(new) - {"params"}
         if settings_old != settings_new:
-            only = sorted(settings_old - settings_new) or sorted(settings_new - settings_old)
-            return (f"its settings differ from {type(opt).__name__}'s: "
-                    f"{', '.join(only[:4])} in one only")
+            kind = type(opt).__name__
+            saved_only = sorted(settings_old - settings_new)
+            if saved_only:
+                return (f"the saved one has the settings {', '.join(saved_only[:4])}, "
+                        f"which this {kind} has not")
+            return (f"this {kind} has the settings "
+                    f"{', '.join(sorted(settings_new - settings_old)[:4])}, which the saved "
+                    f"one has not")
         if len(old["params"]) != len(new["params"]):
             return (f"it updated {len(old['params'])} tensors, this {type(opt).__name__} "
                     f"updates {len(new['params'])}")

@@ -19,6 +19,7 @@ from torch import nn
 
 from genai_lib import (art, checkpoint, convnets, data, gan, intervals, metrics, models, music, plot,
                        quality, recipes, runtime, scenarios, synthetic, tabular, train, vae, widgets)
+from genai_lib import autoregressive, diffusion
 from genai_lib import melody_stats, playground_figures, sound
 from genai_lib.exercises import backprop as ex_backprop
 from genai_lib.exercises import neurons as ex_neurons
@@ -74,6 +75,91 @@ def write(tmp, name, content: bytes):
     path = tmp / name
     path.write_bytes(content)
     return path
+
+
+def xy(bad=None, where=(2, 1), n=8):
+    """Blobs (n, 4) and labels (n,); x[where] set to `bad` (NaN, inf) if given."""
+    x = torch.randn(n, 4, generator=torch.Generator().manual_seed(0))
+    if bad is not None:
+        x[where] = bad
+    return x, torch.arange(n) % 3
+
+
+def fit_on(data, step=None, **kw):
+    if step is None:
+        kw.setdefault("loss_fn", F.cross_entropy)
+    return train.fit(mlp(), data, step, epochs=1, batch_size=4, quiet=True, device="cpu", **kw)
+
+
+def regression_step(model):
+    """A custom step with float targets (B, 3)."""
+    opt = torch.optim.SGD(model.parameters(), 0.1)
+
+    def fn(batch):
+        loss = F.mse_loss(model(batch[0]), batch[1])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach()}
+    return train.Step(fn, {"model": opt})
+
+
+def custom_step_on_inf_targets(t):
+    model = mlp()
+    y = torch.zeros(8, 3)
+    y[5, 2] = float("inf")
+    return train.fit(model, (xy()[0], y), regression_step(model), epochs=1, quiet=True,
+                     device="cpu")
+
+
+def resume_from(t, written_by, resumed_with):
+    """fit(resume=True) from a checkpoint another model or optimiser wrote."""
+    path = t / "run.pt"
+    model, opt = written_by()
+    if opt is None:
+        checkpoint.save_model(path, model)
+    else:
+        train.fit(model, xy(), loss_fn=F.cross_entropy, optimizer=opt, epochs=1, quiet=True,
+                  checkpoint=path, device="cpu")
+    model, opt = resumed_with()
+    return train.fit(model, xy(), loss_fn=F.cross_entropy, optimizer=opt, epochs=2,
+                     quiet=True, checkpoint=path, resume=True, device="cpu")
+
+
+def with_adam(sizes=(4, 8, 3)):
+    model = models.MLP(list(sizes))
+    return model, torch.optim.Adam(model.parameters(), 1e-3)
+
+
+def with_sgd():
+    model = models.MLP([4, 8, 3])
+    return model, torch.optim.SGD(model.parameters(), 0.1, momentum=0.9)
+
+
+def tiny_diffusion(n_classes=0):
+    return diffusion.Diffusion(diffusion.Denoiser(2, 8, blocks=1, n_classes=n_classes),
+                               timesteps=10, ema_decay=None)
+
+
+def tiny_transformer():
+    return autoregressive.Transformer(vocab=5, context=4, dim=8, heads=2, layers=1)
+
+
+def pixels_0_255(t):
+    real = torch.rand(40, 4)
+    return quality.sample_quality(real, real[:10], {"model": real * 255}, nn.Linear(4, 2))
+
+
+def offline(fn):
+    """fn() with every download failing as it does without a network."""
+    import urllib.error
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+
+    with mock.patch.object(urllib.request, "urlopen", no_network):
+        return fn()
 
 
 def truncated_checkpoint(tmp):
@@ -447,6 +533,96 @@ CASES = [
     ("train.fit unknown precision", lambda t: train.fit(
         mlp(), (torch.zeros(4, 4), torch.zeros(4).long()), loss_fn=F.cross_entropy, precision="fp8", quiet=True),
      ValueError, r"precision must be one of \['fp32', 'bf16', 'fp16'\], got 'fp8'"),
+    # --- NaN or inf in the data: named before the first step, not reported as divergence ----------
+    ("train.fit NaN in x (default step)", lambda t: fit_on(xy(NAN)),
+     ValueError, r"x holds 1 NaN or inf values, in rows 2 and columns 1: training on them would "
+                 r"only end in a 'diverged' loss\. Drop those rows .*torch\.isfinite"),
+    ("train.fit inf in many rows of x", lambda t: fit_on(xy(float("inf"), (slice(None), 3), n=12)),
+     ValueError, r"x holds 12 NaN or inf values, in rows 0, 1, 2, 3, 4, \.\.\. \(12 in all\) "
+                 r"and columns 3"),
+    ("train.fit NaN in images x (N, C, H, W)", lambda t: train.fit(
+        models.CNN(), (torch.full((4, 1, 8, 8), NAN), torch.zeros(4).long()),
+        loss_fn=F.cross_entropy, quiet=True, device="cpu"),
+     ValueError, r"x holds 256 NaN or inf values, in rows 0, 1, 2, 3 and columns of "
+                 r"x\.flatten\(1\) 0, 1, 2, 3, 4, \.\.\. \(64 in all\)"),
+    ("train.fit inf in targets (custom step)", custom_step_on_inf_targets,
+     ValueError, r"y holds 1 NaN or inf values, in rows 5 and columns 2: .*Drop those rows"),
+    ("train.fit NaN data with a plain step function",
+     lambda t: train.fit(mlp(), torch.full((4, 4), NAN), lambda b: {"loss": b[0].sum()},
+                         quiet=True, device="cpu"),
+     ValueError, r"x holds 16 NaN or inf values"),
+    # --- resuming from a checkpoint another model wrote --------------------------------------------
+    ("train.fit resume from another model's checkpoint",
+     lambda t: resume_from(t, lambda: with_adam((4, 16, 3)), with_adam),
+     ValueError, r"run\.pt' holds the weights of another model \(other shapes: .*\(16, 4\) "
+                 r"instead of \(8, 4\).*\); resume with the model and step that wrote it, or "
+                 r"pass resume=False"),
+    ("train.fit resume from a save_model file",
+     lambda t: resume_from(t, lambda: (models.MLP([4, 8, 3]), None), with_adam),
+     ValueError, r"run\.pt' is not a training checkpoint \(no optimizers, epoch, history, "
+                 r"shuffle_rng, rng; it holds \['model'\]: written by save_model\?\); .*"
+                 r"resume=False"),
+    ("train.fit resume with another optimiser (SGD after Adam)",
+     lambda t: resume_from(t, with_adam, with_sgd),
+     ValueError, r"run\.pt': the optimiser 'model' was another one when the checkpoint was "
+                 r"written \(the saved one has the settings amsgrad, betas, .*which this SGD has not\); "
+                 r".*resume=False"),
+    # --- samplers' settings ---------------------------------------------------------------------
+    ("autoregressive.sample temperature as text",
+     lambda t: autoregressive.sample(tiny_transformer(), 2, temperature="1"),
+     ValueError, r"temperature must be a finite number >= 0 .*, got '1'"),
+    ("autoregressive.sample infinite temperature",
+     lambda t: autoregressive.sample(tiny_transformer(), 2, temperature=float("inf")),
+     ValueError, r"temperature must be a finite number >= 0 .*, got inf"),
+    ("autoregressive.sample NaN temperature",
+     lambda t: autoregressive.sample(tiny_transformer(), 2, temperature=NAN),
+     ValueError, r"temperature must be a finite number >= 0 .*, got nan"),
+    ("autoregressive.sample top_k 0", lambda t: autoregressive.sample(tiny_transformer(), 2, top_k=0),
+     ValueError, r"top_k must be a positive integer, got 0"),
+    ("autoregressive.sample top_k 2.5",
+     lambda t: autoregressive.sample(tiny_transformer(), 2, top_k=2.5),
+     ValueError, r"top_k must be a positive integer, got 2\.5"),
+    ("autoregressive.sample n 0", lambda t: autoregressive.sample(tiny_transformer(), 0),
+     ValueError, r"n must be a positive integer, got 0"),
+    ("diffusion.sample NaN guidance",
+     lambda t: diffusion.sample(tiny_diffusion(3), 2, torch.tensor([0, 1]), guidance=NAN),
+     ValueError, r"guidance must be a finite number >= 0 .*, got nan"),
+    ("diffusion.sample NaN eta", lambda t: diffusion.sample(tiny_diffusion(), 2, steps=5, eta=NAN),
+     ValueError, r"eta must be a finite number >= 0 .*, got nan"),
+    ("diffusion.sample guidance on an unconditional model",
+     lambda t: diffusion.sample(tiny_diffusion(), 2, guidance=3.0),
+     ValueError, r"guidance=3\.0 needs labels to guide towards, but this denoiser is "
+                 r"unconditional \(n_classes=0\): leave guidance=1\.0"),
+    ("diffusion.sample guidance without labels",
+     lambda t: diffusion.sample(tiny_diffusion(3), 2, guidance=3.0),
+     ValueError, r"guidance=3\.0 needs labels .*no labels were given: .*pass labels"),
+    ("diffusion.sample clip 0", lambda t: diffusion.sample(tiny_diffusion(), 2, clip=0.0),
+     ValueError, r"clip must be a positive number .* or None, got 0\.0"),
+    ("diffusion.sample negative clip", lambda t: diffusion.sample(tiny_diffusion(), 2, clip=-1),
+     ValueError, r"clip must be a positive number .* or None, got -1"),
+    ("quality.sample_quality samples scaled 0-255", pixels_0_255,
+     ValueError, r"samples\['model'\] lie in \[.*\], far outside real_test's range .*: put the "
+                 r"samples on the real data's scale .*divide them by 255"),
+    ("runtime.cpu_threads GENAI_THREADS=0", lambda t: with_env("GENAI_THREADS", "0", runtime.cpu_threads),
+     ValueError, r"GENAI_THREADS must be a positive integer \(CPU threads, e\.g\. GENAI_THREADS=1\), "
+                 r"got '0'; or leave it unset"),
+    ("runtime.cache_dir GENAI_CACHE is a file",
+     lambda t: with_env("GENAI_CACHE", str(write(t, "f", b"x")), runtime.cache_dir),
+     OSError, r"the cache folder '.*f' cannot be created .*: set GENAI_CACHE to a folder you can "
+              r"write"),
+    # --- data and checkpoints: offline, empty, foreign --------------------------------------------
+    ("data.mnist offline", lambda t: offline(lambda: data.mnist(folder=t)),
+     ConnectionError, r"the full MNIST \(70,000 digits\) needs a download once, and it failed: "
+                      r"could not download .*Temporary failure in name resolution.*"
+                      r"Offline, use data\.mnist_subset\(\)"),
+    ("data.mnist unreachable address",
+     lambda t: data.mnist(folder=t, url=(t / "no-server").as_uri() + "/"),
+     ConnectionError, r"needs a download once, and it failed.*data\.mnist_subset\(\)"),
+    ("checkpoint.load empty file", lambda t: checkpoint.load(write(t, "zero.pt", b"")),
+     ValueError, r"zero\.pt' is not a readable genai_lib checkpoint \(the file is empty \(0 "
+                 r"bytes\)\); delete it and train again"),
+    ("checkpoint.load random bytes", lambda t: checkpoint.load(write(t, "noise.pt", bytes(range(256)) * 8)),
+     ValueError, r"noise\.pt' is not a readable genai_lib checkpoint \((?!.*weights_only).*\)"),
     ("train.fit numpy data", lambda t: train.fit(
         mlp(), (np.zeros((4, 4)), torch.zeros(4).long()), loss_fn=F.cross_entropy, quiet=True),
      TypeError, r"data must be a tensor, a tuple of tensors or a DataLoader, got \['ndarray', 'Tensor'\]"),
