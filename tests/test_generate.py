@@ -212,3 +212,167 @@ def test_txt_only_for_text(tmp_path, capsys, no_training):
     msg = error_of(["words-transformer", "--samples", "5", "--out", str(tmp_path / "a.csv")],
                    capsys)
     assert "must end in .npy or .txt" in msg and "one sample per line" in msg
+
+
+# --- nothing lost, nothing misleading -------------------------------------------------------
+
+class Fake:
+    """What train_recipe returns, without training: samples of `value` (n, dim)."""
+
+    def __init__(self, r, value=0.5, dim=64):
+        self.recipe, self.history, self.seconds, self.value, self.dim = r, {"loss": [1.0]}, 0.1, value, dim
+
+    def sample(self, n, labels=None, seed=0):
+        import torch
+        if recipes.DATASETS[self.recipe.dataset].text is not None:
+            return torch.ones(n, self.dim, dtype=torch.long)
+        return torch.full((n, self.dim), float(self.value))
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """train_recipe replaced by Fake; the profiles it was asked for are in the list."""
+    asked = []
+
+    def fake(name, profile=None, device=None, seed=0, quiet=True, **kw):
+        asked.append(profile)
+        r = recipes.recipe(name)
+        return Fake(r, dim=recipes.DATASETS[r.dataset].dim)
+
+    monkeypatch.setattr(recipes, "train_recipe", fake)
+    return asked
+
+
+def names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("flag", ["--out", "--labels"])
+def test_an_existing_folder_is_refused_before_training(flag, tmp_path, capsys, no_training):
+    folder = tmp_path / "results.npy"  # a folder, whose name ends in .npy
+    folder.mkdir()
+    paths = {"--out": str(tmp_path / "x.npy"), "--labels": str(tmp_path / "y.npy"),
+             flag: str(folder)}
+    msg = error_of(["digits-cgan", "--samples", "5", "--out", paths["--out"],
+                    "--labels", paths["--labels"]], capsys)
+    assert f"{flag} '{folder}' is a folder: give a file name inside it, e.g." in msg
+    assert names(tmp_path) == ["results.npy"] and not any(folder.iterdir())
+
+
+@pytest.mark.parametrize("labels", ["x.npy", "./x.npy", "sub/../x.npy"])
+def test_out_equal_to_labels_is_refused_before_training(labels, tmp_path, capsys, no_training,
+                                                        monkeypatch):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "x.npy").write_bytes(b"old samples")
+    monkeypatch.chdir(tmp_path)
+    msg = error_of(["digits-cgan", "--samples", "5", "--out", "x.npy", "--labels", labels], capsys)
+    assert "--out and --labels are the same file 'x.npy': the labels would replace the samples" in msg
+    assert "give the labels their own file, e.g. 'x-labels.npy'" in msg
+    assert (tmp_path / "x.npy").read_bytes() == b"old samples"
+
+
+def test_genai_profile_is_honoured_and_profile_wins(tmp_path, capsys, fake_training, monkeypatch):
+    out = str(tmp_path / "x.npy")
+    monkeypatch.setenv("GENAI_PROFILE", "quick")
+    assert generate.main(["digits-gan", "--samples", "3", "--out", out]) == 0
+    assert "(quick profile)" in capsys.readouterr().out
+    assert generate.main(["digits-gan", "--samples", "3", "--out", out, "--profile", "full"]) == 0
+    assert "(full profile)" in capsys.readouterr().out
+    monkeypatch.delenv("GENAI_PROFILE")
+    assert generate.main(["digits-gan", "--samples", "3", "--out", out]) == 0
+    assert fake_training == ["quick", "full", "full"]  # unset: the book's full profile
+    capsys.readouterr()
+    monkeypatch.setenv("GENAI_PROFILE", "fast")
+    msg = error_of(["digits-gan", "--samples", "3", "--out", out], capsys)
+    assert "GENAI_PROFILE='fast' is not a profile: expected 'quick' or 'full'" in msg
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_bad_genai_threads_is_one_error_line(value, tmp_path, capsys, no_training, monkeypatch):
+    monkeypatch.setenv("GENAI_THREADS", value)
+    msg = error_of(["digits-gan", "--samples", "3", "--out", str(tmp_path / "x.npy")], capsys)
+    assert f"GENAI_THREADS must be a positive integer (CPU threads, e.g. GENAI_THREADS=1), got {value!r}" in msg
+
+
+def test_too_many_samples_are_refused_before_training(tmp_path, capsys, no_training):
+    msg = error_of(["digits-gan", "--samples", str(10 ** 12), "--out", str(tmp_path / "x.npy")],
+                   capsys)
+    assert f"--samples {10 ** 12} would need about " in msg and " TB of memory to draw" in msg
+    assert "ask for at most about" in msg and "another --seed" in msg
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_memory_estimate_against_what_is_available(tmp_path, capsys, no_training, monkeypatch):
+    monkeypatch.setattr(generate, "available_memory", lambda: 10 ** 6)  # 1 MB left
+    per = generate.bytes_per_sample(recipes.recipe("mnist-diffusion"))
+    assert per > 784 * 4  # more than the sample itself: the U-Net's activations
+    msg = error_of(["mnist-diffusion", "--samples", "1000", "--out", str(tmp_path / "x.npy")],
+                   capsys)
+    assert "and 1.0 MB is available: ask for at most about" in msg
+    for name in recipes.RECIPES:  # an estimate for every recipe, a few kB to a MB a sample
+        assert 100 < generate.bytes_per_sample(recipes.recipe(name)) < 10 ** 7, name
+
+
+def test_nan_samples_are_not_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(recipes, "train_recipe",
+                        lambda name, **kw: Fake(recipes.recipe(name), value=float("nan")))
+    out = tmp_path / "x.npy"
+    generate.save_npy(out, np.zeros(2))
+    msg = error_of(["digits-gan", "--samples", "4", "--out", str(out)], capsys)
+    assert "digits-gan drew 4 of 4 samples with NaN or inf values, so nothing was written" in msg
+    assert "train it again with another --seed" in msg
+    assert np.array_equal(np.load(out), np.zeros(2)) and names(tmp_path) == ["x.npy"]
+
+
+def old_pair(tmp_path):
+    out, lab = tmp_path / "x.npy", tmp_path / "y.npy"
+    generate.save_npy(out, np.zeros((2, 64), dtype=np.float32))
+    generate.save_npy(lab, np.array([7, 7]))
+    return out, lab
+
+
+@pytest.mark.parametrize("fail", ["second write", "second rename"])
+def test_samples_and_labels_land_together_or_not_at_all(fail, tmp_path, capsys, fake_training,
+                                                         monkeypatch):
+    """A failure between the two files keeps the old pair whole: never new samples beside old
+    labels."""
+    out, lab = old_pair(tmp_path)
+    real_save, real_replace = np.save, os.replace
+
+    def save(f, array, *a, **k):
+        if np.issubdtype(np.asarray(array).dtype, np.integer):  # the labels
+            raise OSError(28, "No space left on device")
+        return real_save(f, array, *a, **k)
+
+    def replace(src, dst):
+        if os.path.basename(dst) == "y.npy" and str(src).endswith(".tmp"):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    if fail == "second write":
+        monkeypatch.setattr(np, "save", save)
+    else:
+        monkeypatch.setattr(generate.files.os, "replace", replace)
+    argv = ["digits-cgan", "--samples", "6", "--out", str(out), "--labels", str(lab)]
+    msg = error_of(argv, capsys)
+    assert "could not write the output" in msg and "No space left on device" in msg
+    assert "the old files are as they were" in msg
+    monkeypatch.undo()
+    assert np.load(out).shape == (2, 64) and np.load(lab).tolist() == [7, 7]
+    assert names(tmp_path) == ["x.npy", "y.npy"]  # and no temporary files
+    assert generate.main(argv) == 0  # then both new
+    assert np.load(out).shape == (6, 64) and len(np.load(lab)) == 6
+
+
+def test_text_goes_through_the_same_writer(tmp_path, capsys, fake_training, monkeypatch):
+    written = []
+    real = generate.files.write_together
+
+    def spy(writes):
+        written.extend(str(p) for p, _ in writes)
+        return real(writes)
+
+    monkeypatch.setattr(generate.files, "write_together", spy)
+    out = tmp_path / "w.txt"
+    assert generate.main(["words-transformer", "--samples", "3", "--out", str(out)]) == 0
+    assert written == [str(out)] and len(out.read_text("utf-8").splitlines()) == 3
