@@ -26,6 +26,7 @@ import math
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -207,6 +208,11 @@ class _Formatter(argparse.HelpFormatter):
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr: 'warning: ...' (the cache's: see genai_lib.cache)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, run, print one summary line (or one error line, exit code 2)."""
     parser = argparse.ArgumentParser(prog="python -m genai_lib.generate",
@@ -226,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         runtime.cpu_threads()  # $GENAI_THREADS
-        print(generate(args.recipe, args.samples, args.out, args.labels, args.seed, args.profile))
+        with warnings.catch_warnings():  # the cache's warnings as one line each
+            warnings.showwarning = _warning_line
+            print(generate(args.recipe, args.samples, args.out, args.labels, args.seed,
+                           args.profile))
     except (KeyError, ValueError, RuntimeError, ArithmeticError, ModuleNotFoundError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"error: {message}", file=sys.stderr)

@@ -53,6 +53,109 @@ def test_kill_during_checkpoint_write_keeps_previous(tmp_path):
     assert torch.equal(state["model"]["w"], torch.ones(3))  # the last good checkpoint
 
 
+FAKE_TRAINING = """
+import torch
+from genai_lib import recipes
+
+class Fake:  # a trained recipe without the training: samples of 0.25
+    history, seconds = {"loss": [1.0]}, 0.1
+
+    def __init__(self, name):
+        self.recipe = recipes.recipe(name)
+
+    def sample(self, n, labels=None, seed=0):
+        return torch.full((n, 64), 0.25)
+"""
+
+
+def test_kill_between_samples_and_labels_never_mixes_the_pair(tmp_path, monkeypatch):
+    """SIGKILL the command after the samples landed and before the labels did: the labels
+    file is absent (never the old labels beside the new samples); the next run writes both
+    and clears what the killed one left."""
+    import numpy as np
+
+    from genai_lib import files, generate
+
+    out, lab = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(out, np.zeros((2, 64), dtype=np.float32))
+    np.save(lab, np.array([7, 7]))
+    argv = ["digits-cgan", "--samples", "6", "--out", str(out), "--labels", str(lab)]
+    child = FAKE_TRAINING + textwrap.dedent(f"""
+        import os, sys, time
+        from genai_lib import generate
+        recipes.train_recipe = lambda name, **kw: Fake(name)
+        real, placed = os.replace, []
+        def slow_replace(src, dst):  # a slow disk: hang after the first file landed
+            real(src, dst)
+            if str(src).endswith(".tmp"):
+                placed.append(dst)
+                print("between", flush=True)
+                time.sleep(60)
+        os.replace = slow_replace
+        sys.exit(generate.main({argv!r}))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "between"
+        assert np.load(out).shape == (6, 64)   # the new samples landed ...
+        assert not lab.exists()                # ... and the old labels are not beside them
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert np.load(out).shape == (6, 64) and not lab.exists()
+    backups = sorted(p.name for p in tmp_path.glob(".*.old"))  # the old pair, kept aside
+    assert [b.split(".")[1] for b in backups] == ["x", "y"]
+    assert [p.name.split(".")[1] for p in tmp_path.glob(".*.tmp")] == ["y"]  # the new labels
+    old = time.time() - 2 * files.STALE_SECONDS  # the next run, an hour later
+    for p in tmp_path.glob(".*"):
+        os.utime(p, (old, old))
+    fake = {}
+    exec(FAKE_TRAINING, fake)  # no training in this process either
+    monkeypatch.setattr(generate.recipes, "train_recipe", lambda name, **kw: fake["Fake"](name))
+    assert generate.main(argv) == 0
+    assert np.load(out).shape == (6, 64) and np.load(lab).shape == (6,)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy", "y.npy"]
+
+
+def test_an_unwritable_cache_keeps_the_finished_samples(tmp_path, monkeypatch, capsys):
+    """A recipe trained in full with $GENAI_CACHE a file (or read-only) used to die with a raw
+    OSError: now one warning line, the samples written, exit 0."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from genai_lib import cache, files, generate, recipes
+
+    r = recipes.RECIPES["digits-gan"]
+    monkeypatch.setitem(recipes.RECIPES, "digits-gan",
+                        replace(r, epochs=(1, 1), settings=replace(r.settings, hidden=16)))
+    monkeypatch.setattr(cache, "_warned", set())
+    monkeypatch.setenv("GENAI_DEVICE", "cpu")
+    in_the_way = tmp_path / "cache"
+    in_the_way.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("GENAI_CACHE", str(in_the_way))
+    out = tmp_path / "x.npy"
+    assert generate.main(["digits-gan", "--samples", "5", "--out", str(out),
+                          "--profile", "quick"]) == 0
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith(f"warning: the cache folder '{in_the_way}/recipes' cannot be written")
+    assert "Set GENAI_CACHE to a folder you can write" in line
+    assert "wrote 5 samples" in captured.out and np.load(out).shape == (5, 64)
+
+    def read_only(path, write, suffix=".tmp"):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setenv("GENAI_CACHE", str(tmp_path / "ro"))
+    monkeypatch.setattr(cache, "atomic_write", read_only)
+    assert generate.main(["digits-gan", "--samples", "3", "--out", str(out),
+                          "--profile", "quick"]) == 0
+    assert "Read-only file system" in capsys.readouterr().err
+    assert np.load(out).shape == (3, 64)
+
+
 class Evil:
     def __reduce__(self):
         return (os.system, ("echo pwned",))
