@@ -617,6 +617,14 @@ def _read_saved(path: Path, model: nn.Module, keys: tuple[str, ...]) -> dict:
     return saved
 
 
+def _exists(path: Path) -> bool:
+    """Whether the file exists (False where its folder cannot even be looked at)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def saved_path(r: Recipe, profile: str, seed: int, x: Tensor, y: Tensor,
                device: torch.device | str | None) -> Path:
     """Where train_recipe keeps a trained recipe: named by everything its weights depend on
@@ -658,9 +666,9 @@ def judge(dataset: str, device: torch.device | str | None = None) -> quality.Jud
     split = load_data(dataset)
     x, y = split.x_train.reshape(len(split.x_train), -1).float(), split.y_train
     path = _cache_path("judges", dataset, (hidden, epochs), 0, (x, y), device)
-    with torch.random.fork_rng(devices=[]):  # loaded or trained, the global stream stays
-        model = quality.Judge(data_dim=x.shape[1], hidden=hidden)
-    saved = cache.lookup(path, lambda p: _read_saved(p, model, ("model",)))
+    model = quality.Judge(data_dim=x.shape[1], hidden=hidden) if _exists(path) else None
+    saved = None if model is None else cache.lookup(
+        path, lambda p: _read_saved(p, model, ("model",)))
     if saved is not None:
         model.load_state_dict(saved["model"])
         return model.to(runtime.device(None if device is None else str(device))).eval()
