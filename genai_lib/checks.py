@@ -148,9 +148,10 @@ def matrix(name: str, a: object, min_rows: int = 1) -> np.ndarray:
     return out
 
 
-def finite(name: str, t: Tensor, shown: int = 5) -> None:
+def finite(name: str, t: Tensor, shown: int = 5, context: str = "") -> None:
     """A clear error naming the first rows and columns of a data tensor t (N, ...) that hold
-    NaN or inf: checked before training, so that bad data is not reported as divergence."""
+    NaN or inf: checked before training, so that bad data is not reported as divergence.
+    context: where the tensor comes from, e.g. " (batch 3 of the DataLoader)"."""
     if not t.is_floating_point() and not t.is_complex():
         return
     bad = ~torch.isfinite(t)
@@ -166,7 +167,7 @@ def finite(name: str, t: Tensor, shown: int = 5) -> None:
         return ", ".join(map(str, items[:shown])) + more
 
     raise ValueError(
-        f"{name} holds {int(bad.sum())} NaN or inf values, in rows {first(rows)} and {where} "
+        f"{name}{context} holds {int(bad.sum())} NaN or inf values, in rows {first(rows)} and {where} "
         f"{first(cols)}: training on them would only end in a 'diverged' loss. Drop those rows "
         f"(keep = torch.isfinite({name}).flatten(1).all(1), then index every tensor with keep) "
         f"or replace the values (e.g. torch.nan_to_num, or a column's mean) before fit")

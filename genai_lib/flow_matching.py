@@ -14,6 +14,8 @@ told the time as 1000 t, the range its sinusoidal features were made for.
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import Tensor, nn
 
@@ -121,9 +123,15 @@ def sample(model: FlowMatching, n: int, labels: Tensor | None = None, seed: int 
     checks.positive_int("steps", steps)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not guidance == guidance or guidance < 0:
-        raise ValueError(f"guidance must be a number >= 0 (1: plain conditioning), "
+    if (isinstance(guidance, bool) or not isinstance(guidance, numbers.Real)
+            or not 0 <= guidance < float("inf")):
+        raise ValueError(f"guidance must be a finite number >= 0 (1: plain conditioning), "
                          f"got {guidance!r}")
+    if guidance != 1.0 and (labels is None or not getattr(model.net, "n_classes", 0)):
+        who = ("this velocity network is unconditional (n_classes=0)"
+               if not getattr(model.net, "n_classes", 0) else "no labels were given")
+        raise ValueError(f"guidance={guidance!r} needs labels to guide towards, but {who}: "
+                         f"leave guidance=1.0, or pass labels (n,) to a conditional model")
     if clip is not None and not clip > 0:
         raise ValueError(f"clip must be a positive number (1 on the model's scale) or None, "
                          f"got {clip!r}")

@@ -158,7 +158,7 @@ def fit(model: nn.Module, data: Data, step: Step | StepFn | None = None, *, epoc
     `optimizer` (several: wrap it as Step(fn, {name: optimiser})) so checkpoints carry it.
     Callbacks (`genai_lib.callbacks`) are called as cb(epoch, logs, model) after each epoch.
     In-memory data holding NaN or inf is refused before the first step (a ValueError naming
-    the rows and columns); then a non-finite loss raises FloatingPointError naming the epoch
+    the rows and columns; a DataLoader's batches as they come); then a non-finite loss raises FloatingPointError naming the epoch
     and step (checked every NAN_CHECK_EVERY steps and at the end of each epoch).
     With `checkpoint`, the state is written atomically after every epoch, and
     `resume=True` continues from it.
@@ -377,14 +377,20 @@ def _epoch_batches(data: Data, tensors: tuple[Tensor, ...] | None, batch_size: i
     """One epoch's batches: this process's share of the in-memory tensors, or the DataLoader's
     batches moved to `dev`."""
     if tensors is None:
-        return (_to(b, dev) for b in data)
+        return (_to(b, dev, i) for i, b in enumerate(data))
     return batches(tensors, batch_size, generator, shuffle, distributed.rank(),
                    distributed.world_size())
 
 
-def _to(batch: Any, dev: torch.device) -> Batch:
-    """Move a DataLoader batch (tensor or sequence of tensors) to `dev`."""
+def _to(batch: Any, dev: torch.device, index: int = 0) -> Batch:
+    """Move a DataLoader batch (tensor or sequence of tensors) to `dev`; one on the CPU is
+    checked for NaN/inf first (no device sync), so that bad data is not reported as
+    divergence."""
     batch = (batch,) if isinstance(batch, Tensor) else tuple(batch)
+    for i, t in enumerate(batch):
+        if isinstance(t, Tensor) and t.device.type == "cpu" and t.dim():
+            checks.finite(("x", "y")[i] if i < 2 else f"data[{i}]", t,
+                          context=f" (batch {index} of the DataLoader)")
     return tuple(t.to(dev, non_blocking=True) for t in batch)
 
 

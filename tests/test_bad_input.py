@@ -19,7 +19,7 @@ from torch import nn
 
 from genai_lib import (art, checkpoint, convnets, data, gan, intervals, metrics, models, music, plot,
                        quality, recipes, runtime, scenarios, synthetic, tabular, train, vae, widgets)
-from genai_lib import autoregressive, diffusion
+from genai_lib import autoregressive, diffusion, flow_matching
 from genai_lib import melody_stats, playground_figures, sound
 from genai_lib.exercises import backprop as ex_backprop
 from genai_lib.exercises import neurons as ex_neurons
@@ -551,6 +551,10 @@ CASES = [
      lambda t: train.fit(mlp(), torch.full((4, 4), NAN), lambda b: {"loss": b[0].sum()},
                          quiet=True, device="cpu"),
      ValueError, r"x holds 16 NaN or inf values"),
+    ("train.fit NaN in a DataLoader's batch", lambda t: fit_on(torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(*xy(NAN, (6, 0))), batch_size=4)),
+     ValueError, r"x \(batch 1 of the DataLoader\) holds 1 NaN or inf values, in rows 2 and "
+                 r"columns 0: .*Drop those rows"),
     # --- resuming from a checkpoint another model wrote --------------------------------------------
     ("train.fit resume from another model's checkpoint",
      lambda t: resume_from(t, lambda: with_adam((4, 16, 3)), with_adam),
@@ -596,6 +600,11 @@ CASES = [
     ("diffusion.sample guidance without labels",
      lambda t: diffusion.sample(tiny_diffusion(3), 2, guidance=3.0),
      ValueError, r"guidance=3\.0 needs labels .*no labels were given: .*pass labels"),
+    ("flow_matching.sample guidance on an unconditional model",
+     lambda t: flow_matching.sample(flow_matching.FlowMatching(
+         diffusion.Denoiser(2, 8, blocks=1), ema_decay=None), 2, guidance=2.0),
+     ValueError, r"guidance=2\.0 needs labels to guide towards, but this velocity network is "
+                 r"unconditional"),
     ("diffusion.sample clip 0", lambda t: diffusion.sample(tiny_diffusion(), 2, clip=0.0),
      ValueError, r"clip must be a positive number .* or None, got 0\.0"),
     ("diffusion.sample negative clip", lambda t: diffusion.sample(tiny_diffusion(), 2, clip=-1),
