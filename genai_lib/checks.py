@@ -167,7 +167,7 @@ def finite(name: str, t: Tensor, shown: int = 5, context: str = "") -> None:
         return ", ".join(map(str, items[:shown])) + more
 
     raise ValueError(
-        f"{name}{context} holds {int(bad.sum())} NaN or inf values, in rows {first(rows)} and {where} "
-        f"{first(cols)}: training on them would only end in a 'diverged' loss. Drop those rows "
+        f"{name}{context} holds {int(bad.sum())} NaN or inf values, in rows {first(rows)} "
+        f"and {where} {first(cols)}: training on them would only end in a 'diverged' loss. Drop those rows "
         f"(keep = torch.isfinite({name}).flatten(1).all(1), then index every tensor with keep) "
         f"or replace the values (e.g. torch.nan_to_num, or a column's mean) before fit")

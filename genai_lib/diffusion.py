@@ -271,9 +271,9 @@ def _check_settings(model: Diffusion, labels: Tensor | None, guidance: float,
             or not 0 <= guidance < float("inf")):
         raise ValueError(f"guidance must be a finite number >= 0 (1: plain conditioning, "
                          f"0: unconditional, above 1: stronger), got {guidance!r}")
-    if guidance != 1.0 and (labels is None or not getattr(model.net, 'n_classes', 0)):
-        who = ("this denoiser is unconditional (n_classes=0)" if not getattr(model.net, 'n_classes', 0)
-               else "no labels were given")
+    if guidance != 1.0 and (labels is None or not getattr(model.net, "n_classes", 0)):
+        who = ("this denoiser is unconditional (n_classes=0)"
+               if not getattr(model.net, "n_classes", 0) else "no labels were given")
         raise ValueError(f"guidance={guidance!r} needs labels to guide towards, but {who}: "
                          f"leave guidance=1.0, or pass labels (n,) to a conditional model")
     if clip is not None and (isinstance(clip, bool) or not isinstance(clip, numbers.Real)

@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from genai_lib import autoregressive, cache, checkpoint, checks, convnets, data, diffusion, gan, music
+from genai_lib import autoregressive, cache, checkpoint, checks, convnets, data, diffusion, gan
+from genai_lib import music
 from genai_lib import flow_matching, flows, latent, quality, runtime, text, train, unet, vae
 from genai_lib.quality import balanced_labels
 

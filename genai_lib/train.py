@@ -157,9 +157,10 @@ def fit(model: nn.Module, data: Data, step: Step | StepFn | None = None, *, epoc
     own optimisers; with a plain function and `checkpoint`, pass its one optimiser as
     `optimizer` (several: wrap it as Step(fn, {name: optimiser})) so checkpoints carry it.
     Callbacks (`genai_lib.callbacks`) are called as cb(epoch, logs, model) after each epoch.
-    In-memory data holding NaN or inf is refused before the first step (a ValueError naming
-    the rows and columns; a DataLoader's batches as they come); then a non-finite loss raises FloatingPointError naming the epoch
-    and step (checked every NAN_CHECK_EVERY steps and at the end of each epoch).
+    Data holding NaN or inf is refused before the first step (a ValueError naming the rows
+    and columns; a DataLoader's batches as they come); then a non-finite loss raises
+    FloatingPointError naming the epoch and step (checked every NAN_CHECK_EVERY steps and at
+    the end of each epoch).
     With `checkpoint`, the state is written atomically after every epoch, and
     `resume=True` continues from it.
     precision ("fp32", "bf16", "fp16") and compile (torch.compile) apply to the default step.
