@@ -226,7 +226,7 @@ CASES = [
     ("recipes.recipe unknown name", lambda t: recipes.recipe("mnist-flow"),
      KeyError, r"unknown recipe 'mnist-flow'; the recipes are: digits-gan, digits-cgan, .*mnist-vae"),
     ("recipes.load_data unknown dataset", lambda t: recipes.load_data("cifar10"),
-     ValueError, r"dataset must be one of 'digits', 'mnist', 'digits-binary', 'chorales', got 'cifar10'"),
+     ValueError, r"dataset must be one of 'digits', 'mnist', 'digits-binary', 'chorales', 'words', 'prose', got 'cifar10'"),
     ("convnets.ConvDiscriminator two images per row",
      lambda t: convnets.ConvDiscriminator(4)(torch.zeros(3, 2 * 784)),
      ValueError, r"x must have shape \(B, 784\), got \(3, 1568\)"),
