@@ -19,7 +19,9 @@ def small(split, rows=ROWS):
 def splits():
     return {"digits": small(data.digits()), "mnist": small(data.mnist_subset()),
             "digits-binary": small(recipes.load_data("digits-binary")),
-            "chorales": small(recipes.chorale_split(10))}
+            "chorales": small(recipes.chorale_split(10)),
+            "words": small(recipes.load_data("words")),
+            "prose": small(recipes.load_data("prose"))}
 
 
 _trained = {}
@@ -45,7 +47,8 @@ def test_the_recipes_are_consistent():
         assert r.dataset in recipes.DATASETS
         assert r.family in ("gan", "vae", "diffusion", "autoregressive", "flow",
                             "flow-matching", "latent")
-        assert (r.family == "autoregressive") == (r.dataset in ("digits-binary", "chorales"))
+        assert (r.family == "autoregressive") == (
+            r.dataset in ("digits-binary", "chorales", "words", "prose"))
         assert net in ("mlp", "conv", "unet") and (net == "mlp" or r.dataset == "mnist")
         assert (net == "unet") <= (r.family == "diffusion")
         assert not (r.conditional and net == "conv")
@@ -79,6 +82,10 @@ def test_unknown_recipe_lists_the_known_ones():
 
 
 def test_load_data():
+    w, p = recipes.load_data("words"), recipes.load_data("prose")
+    assert w.x_train.shape[1:] == (32,) and w.x_train.dtype == torch.int64
+    assert p.x_train.shape[1:] == (64,) and int(p.x_train.max()) < 96
+    assert len(w.x_train) > 7 * len(w.x_test) and len(p.x_train) > 4 * len(p.x_test)
     d = recipes.load_data("digits")
     assert d.x_train.shape[1:] == (64,) and len(d.x_train) + len(d.x_test) == 1797
     m = recipes.load_data("mnist")
@@ -104,8 +111,8 @@ def test_build(name):
                 id(p) for p in getattr(model, name).parameters()}
     elif r.family == "autoregressive":
         assert isinstance(model, autoregressive.Transformer) and list(opts) == ["model"]
-        assert len(model.blocks) == s.layers and model.vocab == (2 if r.dataset != "chorales"
-                                                                 else 29)
+        vocab = {"digits-binary": 2, "chorales": 29, "words": 28, "prose": 96}[r.dataset]
+        assert len(model.blocks) == s.layers and model.vocab == vocab
     elif r.family == "diffusion":
         assert isinstance(model, diffusion.Diffusion) and list(opts) == ["denoiser"]
         net = unet.UNet if s.network == "unet" else diffusion.Denoiser
@@ -162,11 +169,17 @@ def test_profile_picks_epochs_and_rows(profile, monkeypatch):
 
 def test_trains_and_samples(trained):
     r = trained.recipe
-    dim = {"digits": 64, "digits-binary": 64, "chorales": 32}.get(r.dataset, 784)
+    dim = {"digits": 64, "digits-binary": 64, "chorales": 32, "words": 32,
+           "prose": 64}.get(r.dataset, 784)
     x = trained.sample(30, seed=0)
     assert x.shape == (30, dim) and x.device.type == "cpu"
     if r.dataset == "chorales":  # melodies: MIDI pitches in the sopranos' range, or rests
         assert x.dtype == torch.int64 and set(x.unique().tolist()) <= {-1} | set(range(57, 85))
+    elif r.dataset in ("words", "prose"):  # tokens, and the text they spell
+        vocab = recipes.DATASETS[r.dataset].vocab
+        assert x.dtype == torch.int64 and 0 <= x.min() and x.max() < vocab
+        strings = recipes.DATASETS[r.dataset].text(x)
+        assert len(strings) == 30 and all(isinstance(t, str) for t in strings)
     else:
         assert x.dtype == torch.float32 and x.min() >= 0 and x.max() <= 1 and x.std() > 0
     if r.dataset == "digits-binary":
