@@ -4,9 +4,12 @@ axes on which synthetic rows are judged (the trio SDV and synthcity report).
 * Samplers: `independent_marginals` (each column resampled on its own) and
   `gaussian_copula` (empirical marginals tied together by a Gaussian copula).
 * Fidelity: `ks_distances` (per column), `correlation_gap` (correlation matrices) and
-  `detection_auc` (can a classifier tell real from synthetic rows? 0.5 is best).
+  `detection_auc` (can a classifier tell real from synthetic rows? 0.5 is best);
+  `detection_scores` gives a detector's held-out scores, for a paired interval.
 * Utility: `tstr` (train on synthetic, test on real).
 * Privacy: `distance_to_closest_record` and `near_copy_share` (from `neighbours`).
+* Constructed tables where the copula's assumption fails: `wave_table` (dependence
+  that is not monotone) and `curved_table` (measurements on a curved surface).
 * `judge` computes all three axes for one synthetic table;
   `genai_lib.intervals.paired_metric_bootstrap` puts an interval on the difference of a
   metric between two methods scored on the same test rows.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genai_lib.checks import count, matrix
+from genai_lib.checks import count, matrix, positive_int
 from genai_lib.neighbours import distance_to_closest_record, near_copy_share
 
 
@@ -135,6 +138,77 @@ def detection_auc(real, synthetic, model=None, folds: int = 5, seed: int = 0) ->
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     p = cross_val_predict(clf, x, label, cv=cv, method="predict_proba")[:, 1]
     return float(roc_auc_score(label, p))
+
+
+def detection_scores(real, synthetic, model=None, seed: int = 0
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """A detector's held-out scores: fit on one half of the real (N, D) and synthetic (M, D)
+    rows, score the other half. -> (labels (2h,), scores (2h,)), the held-out real rows
+    first (label 0), then as many synthetic rows (label 1).
+
+    Their ROC AUC is a detection AUC (0.5: indistinguishable). The real rows and their
+    split depend only on N, M and `seed`, so two generators with as many rows each are
+    scored on the same real rows: `intervals.paired_metric_bootstrap` then resamples
+    row positions, the real rows shared and the synthetic ones independent draws.
+    model: an unfitted classifier (default: a random forest, which also sees shapes
+    that a quadratic logistic regression misses, such as curves and clusters).
+    """
+    from sklearn.base import clone
+    from sklearn.ensemble import RandomForestClassifier
+
+    a, b = matrix("real", real), matrix("synthetic", synthetic)
+    _same_width(a, b, "real and synthetic")
+    m = min(len(a), len(b))
+    if m < 4:
+        raise ValueError(f"need at least 4 real and 4 synthetic rows, got {m}")
+    rng = np.random.default_rng(seed)
+    ia, ib = rng.permutation(len(a))[:m], rng.permutation(len(b))[:m]
+    h = m // 2                                       # fit on [:h], score [h:2h]
+    fit_x = np.vstack([a[ia[:h]], b[ib[:h]]])
+    fit_y = np.r_[np.zeros(h), np.ones(h)]
+    held = np.vstack([a[ia[h:2 * h]], b[ib[h:2 * h]]])
+    clf = clone(model) if model is not None else RandomForestClassifier(
+        200, min_samples_leaf=3, random_state=seed, n_jobs=1)
+    score = clf.fit(fit_x, fit_y).predict_proba(held)[:, 1]
+    return np.r_[np.zeros(h), np.ones(h)], score
+
+
+# --- constructed tables where the Gaussian copula's assumption fails ---
+
+def wave_table(n: int, noise: float = 0.1, seed: int = 0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Two measurements whose dependence is not monotone: x (n, 2), label y (n,) in {0, 1}.
+
+    a ~ Uniform(-pi, pi) and w = s cos(2a) + noise, with s = +1 for y = 1 and -1 for y = 0:
+    both classes have the same marginals and no correlation, so only the joint shape (a
+    wave or its mirror image) tells them apart; a Gaussian copula fitted to each class
+    sees two identical, independent pairs.
+    """
+    n = positive_int("n", n)
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    a = rng.uniform(-np.pi, np.pi, n)
+    w = np.where(y == 1, 1.0, -1.0) * np.cos(2 * a) + noise * rng.normal(size=n)
+    return np.c_[a, w], y
+
+
+def curved_table(n: int, dim: int = 30, noise: float = 0.05, seed: int = 0,
+                 map_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`dim` measurements on a curved surface: x (n, dim), label y (n,) in {0, 1}.
+
+    Two hidden factors u ~ N(0, I_2) pass through one fixed smooth map (map_seed),
+    x = tanh(u A + b) C + noise, A (2, 16), b (16,), C (16, dim): the rows lie near a
+    curved 2-D surface in `dim` dimensions, which neither a Gaussian copula nor a
+    Gaussian mixture with few components can follow. y = 1 where u_2 > cos(2 u_1), a
+    boundary that is not monotone in either factor.
+    """
+    n, dim = positive_int("n", n), positive_int("dim", dim)
+    g = np.random.default_rng(map_seed)
+    a, b, c = g.normal(size=(2, 16)) * 1.5, g.normal(size=16), g.normal(size=(16, dim)) / 4
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=(n, 2))
+    x = np.tanh(u @ a + b) @ c + noise * rng.normal(size=(n, dim))
+    return x, (u[:, 1] > np.cos(2 * u[:, 0])).astype(int)
 
 
 # --- utility ---

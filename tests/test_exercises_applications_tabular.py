@@ -140,6 +140,11 @@ def test_threshold_predictions_reference():
     other = (prob > 0.2).astype(int)                # a different threshold can still beat 0.5
     fb = ex.check_threshold_predictions(other, y_te, baseline=0.5, reference=ref)
     assert not fb and "differ" in fb.message
+    # the learner's balanced accuracy is named as theirs, the reference's beside it
+    from sklearn.metrics import balanced_accuracy_score as bas
+    mine, theirs = bas(y_te, other), bas(y_te, ok)
+    assert f"your predictions have a balanced accuracy of {mine:.3f}" in fb.message
+    assert f"the reference's {theirs:.3f}" in fb.message
     if not np.array_equal(prob > y_te.mean(), prob > y_tr.mean()):
         test_share = (prob > y_te.mean()).astype(int)
         fb = ex.check_threshold_predictions(test_share, y_te, 0.5, reference=ref)

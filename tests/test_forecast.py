@@ -77,3 +77,94 @@ def test_bad_orders_raise():
         fc.fit_ar(np.arange(60.0), 0)
     with pytest.raises(ValueError, match="NaN"):
         fc.fit_ar(np.array([1.0, np.nan] * 20), 2)
+
+
+def test_normal_quantile_takes_one_sigma_per_mean():
+    q = fc.normal_quantile([0.0, 10.0], [1.0, 2.0], 0.8)
+    assert np.allclose(q, [0.8416212, 10 + 2 * 0.8416212])
+    with pytest.raises(ValueError, match="sigma"):
+        fc.normal_quantile([0.0, 1.0], [1.0, 0.0], 0.8)
+
+
+def test_rolling_ar_refits_on_all_values_before_each_step():
+    y = _ar2(120, seed=4)
+    roll = fc.rolling_ar(y, 100, 2)
+    assert roll.mean.shape == roll.sigma.shape == (20,)
+    for i, t in enumerate((100, 107, 119)):
+        fit = fc.fit_ar(y[:t], 2)
+        j = t - 100
+        assert roll.mean[j] == pytest.approx(fit.predict(y[t - 2:t])[0])
+        assert roll.sigma[j] == pytest.approx(fit.sigma)
+        assert np.allclose(roll.residuals[j], fit.residuals)
+    # the first step is the fit a forecaster makes once on y[:100]
+    once = fc.fit_ar(y[:100], 2)
+    assert roll.mean[0] == pytest.approx(once.predict(y[98:100])[0])
+    with pytest.raises(ValueError, match="first"):
+        fc.rolling_ar(y, 120, 2)
+
+
+def test_rolling_bootstrap_draws_each_rows_own_residuals():
+    roll = fc.RollingAR(mean=np.array([0.0, 100.0]), sigma=np.ones(2),
+                        residuals=[np.array([-1.0, 1.0]), np.array([5.0])])
+    s = roll.bootstrap(300, seed=0)
+    assert s.shape == (2, 300)
+    assert set(np.unique(s[0])) == {-1.0, 1.0}
+    assert set(np.unique(s[1])) == {105.0}
+
+
+def test_spread_fit_recovers_a_linear_spread_and_is_floored():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, 20000)
+    e = (1 + 2 * x) * rng.normal(size=x.size)
+    s = fc.spread_fit(x, e, np.array([0.0, 1.0]))
+    assert s.shape == (2, 1)
+    # E|e| = (1 + 2x) sqrt(2 / pi): the spread triples from x = 0 to 1
+    assert np.allclose(s[:, 0], np.array([1.0, 3.0]) * np.sqrt(2 / np.pi),
+                       rtol=0.05)
+    far = fc.spread_fit(x, (2 - 2 * x) * rng.normal(size=x.size), [5.0])
+    assert far[0, 0] > 0        # the line is negative there: floored
+
+
+def test_heteroscedastic_bootstrap_rescales_one_past_day_for_all_outputs():
+    x_past = np.array([0.0, 1.0, 0.0, 1.0])
+    # residuals twice as large where x = 1; both outputs equal
+    r = np.array([[-1.0, -1.0], [2.0, 2.0], [1.0, 1.0], [-2.0, -2.0]])
+    s = fc.heteroscedastic_bootstrap(np.zeros((2, 2)), r, x_past,
+                                     np.array([0.0, 1.0]), 400, seed=0)
+    assert s.shape == (2, 400, 2)
+    assert np.array_equal(s[..., 0], s[..., 1])    # one day j per scenario
+    assert set(np.round(np.unique(s[0]), 6)) == {-1.0, 1.0}   # cold day
+    assert set(np.round(np.unique(s[1]), 6)) == {-2.0, 2.0}   # hot day
+    one = fc.heteroscedastic_bootstrap([5.0], r[:, 0], x_past, [0.0], 50)
+    assert one.shape == (1, 50) and set(np.round(np.unique(one), 6)) == {
+        4.0, 6.0}
+
+
+def test_nearest_bootstrap_draws_from_the_k_closest_days():
+    x_past = np.column_stack([np.arange(10.0), np.zeros(10)])
+    r = np.arange(10.0) * 10
+    s = fc.nearest_bootstrap([0.0], r, x_past, [[2.2, 0.0]], 500, k=3,
+                             seed=0)
+    assert s.shape == (1, 500)
+    assert set(np.unique(s)) == {10.0, 20.0, 30.0}
+    # features are compared after dividing by their sd: a feature in small
+    # numbers counts as much as one in large numbers (raw distances would
+    # pick day 4 here; in sd units day 5 is closer)
+    mixed = np.column_stack([np.arange(10.0), 0.01 * (np.arange(10) % 2)])
+    near = fc.nearest_bootstrap([0.0], r, mixed, [[4.2, 0.01]], 200, k=1)
+    assert set(np.unique(near)) == {50.0}
+    two = fc.nearest_bootstrap(np.zeros((1, 2)), np.column_stack([r, -r]),
+                               x_past, [[2.2, 0.0]], 100, k=3)
+    assert np.array_equal(two[..., 0], -two[..., 1])   # one day per draw
+
+
+def test_feature_bootstraps_check_their_inputs():
+    r, x = np.ones(5), np.arange(5.0)
+    with pytest.raises(ValueError, match="x_past"):
+        fc.heteroscedastic_bootstrap([0.0], r, x[:4], [0.0], 10)
+    with pytest.raises(ValueError, match="same K"):
+        fc.nearest_bootstrap(np.zeros((1, 2)), r, x, [0.0], 10, k=2)
+    with pytest.raises(ValueError, match="k"):
+        fc.nearest_bootstrap([0.0], r, x, [0.0], 10, k=6)
+    with pytest.raises(ValueError, match="NaN"):
+        fc.heteroscedastic_bootstrap([np.nan], r, x, [0.0], 10)

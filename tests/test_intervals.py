@@ -172,3 +172,145 @@ def test_compare_builds_the_sentence():
 def test_verdict_rejects_a_bad_interval(low, high):
     with pytest.raises(ValueError, match="finite with low <= high"):
         iv.verdict(low, high)
+
+
+def test_boosted_quantiles_follow_a_curve():
+    # spread growing with x^2: no line follows the quantiles, boosting does
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-2, 2, size=(4000, 1))
+    y = x[:, 0] + (0.1 + 0.5 * x[:, 0] ** 2) * rng.standard_normal(4000)
+    at = np.array([[-1.5], [0.0], [1.5]])
+    q = iv.boosted_quantiles(x, y, at, [0.1, 0.9])
+    z = 1.2816
+    truth = np.stack([at[:, 0] - (0.1 + 0.5 * at[:, 0] ** 2) * z,
+                      at[:, 0] + (0.1 + 0.5 * at[:, 0] ** 2) * z])
+    np.testing.assert_allclose(q, truth, atol=0.5)   # steps: rough
+    assert q[1, 1] - q[0, 1] < 0.5 * (q[1, 0] - q[0, 0])  # narrow at 0
+    line = iv.linear_quantiles(x, y, at, [0.1, 0.9])
+    assert np.abs(q - truth).mean() < 0.5 * np.abs(line - truth).mean()
+    with pytest.raises(ValueError, match="tau must be between 0 and 1"):
+        iv.boosted_quantiles(x, y, at, [0.0])
+
+
+def test_quantile_band_is_the_fit_then_cqr():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-2, 2, size=(600, 1))
+    y = x[:, 0] + (0.1 + 0.5 * x[:, 0] ** 2) * rng.standard_normal(600)
+    xf, xc, xt = x[:300], x[300:450], x[450:]
+    yf, yc = y[:300], y[300:450]
+    band = iv.quantile_band(iv.linear_quantiles, xf, yf, xc, yc, xt, 0.8)
+    q = iv.linear_quantiles(xf, yf, np.r_[xc, xt], [0.1, 0.9])
+    np.testing.assert_allclose(band["raw"][0], q[0, 150:])
+    np.testing.assert_allclose(band["raw"][1], q[1, 150:])
+    cqr = iv.conformalize_quantiles(q[0, :150], q[1, :150], yc, q[0, 150:],
+                                    q[1, 150:], 0.8)
+    np.testing.assert_allclose(band["cqr"][0], cqr[0])
+    np.testing.assert_allclose(band["cqr"][1], cqr[1])
+    # an x^2 input makes the true quantiles lines: close to the truth
+    sq = lambda a: np.c_[a, a ** 2]  # noqa: E731
+    band = iv.quantile_band(iv.linear_quantiles, sq(xf), yf, sq(xc), yc,
+                            sq(np.array([[0.0], [2.0]])), 0.8)
+    np.testing.assert_allclose(band["raw"][1], [0.128, 2 + 2.1 * 1.2816],
+                               atol=0.35)
+    # crossed quantiles (a model that swaps them) are put in order
+    def swapped(x_fit, y_fit, x, taus):
+        return iv.linear_quantiles(x_fit, y_fit, x, taus)[::-1]
+    lo, hi = iv.quantile_band(swapped, xf, yf, xc, yc, xt, 0.8)["raw"]
+    assert np.all(lo <= hi)
+    with pytest.raises(ValueError, match="same length"):
+        iv.quantile_band(iv.linear_quantiles, xf, yf, xc, yc[:-1], xt, 0.8)
+
+
+def test_interval_rows_and_paired_rows():
+    y = np.array([0.0, 5.0, -3.0])
+    lo, hi = np.array([-1.0, 0.0, -1.0]), np.array([1.0, 2.0, 1.0])
+    rows = iv.interval_rows(y, lo, hi, 0.8)
+    np.testing.assert_allclose(rows["score"], [2.0, 32.0, 22.0])
+    np.testing.assert_allclose(rows["coverage"], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(rows["width"], [2.0, 2.0, 2.0])
+    rng = np.random.default_rng(6)
+    y = rng.standard_normal(300)
+    a = iv.interval_rows(y, np.full(300, -1.3), np.full(300, 1.3), 0.8)
+    b = iv.interval_rows(y, np.full(300, -2.0), np.full(300, 2.0), 0.8)
+    pairs = iv.paired_rows(a, b, n_boot=500, seed=3)
+    assert set(pairs) == {"score", "coverage", "width"}
+    for k in pairs:  # the same numbers as paired_bootstrap on that measure
+        assert pairs[k] == iv.paired_bootstrap(a[k], b[k], 500, 3)
+    assert pairs["width"] == (-1.4, -1.4, -1.4)
+    # a set and an interval share coverage and width only
+    s = {"coverage": a["coverage"], "width": a["width"]}
+    assert set(iv.paired_rows(s, b, n_boot=100)) == {"coverage", "width"}
+    with pytest.raises(ValueError, match="share no measure"):
+        iv.paired_rows({"score": y}, {"width": y}, n_boot=100)
+
+
+def test_grid_density_of_a_normal():
+    rng = np.random.default_rng(7)
+    grid = np.linspace(-5, 5, 501)
+    d = iv.grid_density(rng.standard_normal((2, 20_000)), grid)
+    assert d.shape == (2, 501)
+    np.testing.assert_allclose(d.sum(1) * (grid[1] - grid[0]), 1.0)
+    normal = np.exp(-grid ** 2 / 2) / np.sqrt(2 * np.pi)
+    assert np.abs(d - normal).max() < 0.03
+    # a given bandwidth: a wide one flattens the peak
+    flat = iv.grid_density(rng.standard_normal((1, 5000)), grid, 2.0)
+    assert flat.max() < 0.2
+    with pytest.raises(ValueError, match="evenly spaced"):
+        iv.grid_density(np.zeros((1, 5)), [0.0, 1.0, 3.0])
+    with pytest.raises(ValueError, match=r"\(N, S\)"):
+        iv.grid_density(np.zeros(5), grid)
+    with pytest.raises(ValueError, match="bandwidth must be positive"):
+        iv.grid_density(np.zeros((1, 5)), grid, 0.0)
+
+
+def test_hpd_level_and_set_hand_computed():
+    grid = np.arange(4.0)                       # step 1
+    density = np.array([[1.0, 3.0, 2.0, 4.0]]) / 10
+    # masses 0.1 0.3 0.2 0.4; from the densest: cell 3 (0.4), 1 (0.7),
+    # 2 (0.9), 0 (1.0)
+    assert iv.hpd_level(density, grid, [1.2])[0] == pytest.approx(0.7)
+    assert iv.hpd_level(density, grid, [9.0])[0] == np.inf  # off the grid
+    mask = iv.hpd_set(density, grid, 0.7)
+    assert mask.tolist() == [[False, True, False, True]]
+    assert iv.set_pieces(mask).tolist() == [2]
+    rows = iv.set_rows(mask, grid, [3.1])
+    assert rows["coverage"].tolist() == [1.0] and rows["width"].tolist() == [2.0]
+    assert iv.set_rows(mask, grid, [2.0])["coverage"].tolist() == [0.0]
+    assert iv.set_pieces(np.array([[True, True, False, True]])).tolist() == [2]
+    with pytest.raises(ValueError, match="density must be"):
+        iv.hpd_level(density, grid, [1.0, 2.0])
+
+
+def test_hpd_sets_of_one_and_two_peaks():
+    grid = np.linspace(-8, 8, 1601)             # step 0.01
+    pdf = lambda m, s: np.exp(-0.5 * ((grid - m) / s) ** 2) / s  # noqa: E731
+    one = (pdf(0, 1) / np.sqrt(2 * np.pi))[None]
+    mask = iv.hpd_set(one, grid, 0.8)
+    # for one symmetric peak the set is the central interval, 2 x 1.2816
+    assert iv.set_pieces(mask)[0] == 1
+    assert iv.set_rows(mask, grid, [0.0])["width"][0] == pytest.approx(
+        2 * 1.2816, abs=0.03)
+    two = ((pdf(-3, 0.5) + pdf(3, 0.5)) / (2 * np.sqrt(2 * np.pi)))[None]
+    mask = iv.hpd_set(two, grid, 0.8)
+    assert iv.set_pieces(mask)[0] == 2           # one interval per peak
+    assert iv.set_rows(mask, grid, [3.0])["width"][0] == pytest.approx(
+        2 * 2 * 1.2816 * 0.5, abs=0.03)         # vs ~7 for one interval
+    assert iv.set_rows(mask, grid, [0.0])["coverage"][0] == 0.0
+
+
+def test_conformal_hpd_coverage_guarantee():
+    # targets from two peaks, a density that wrongly claims one wide peak:
+    # the conformal sets still cover k / (n + 1) on average
+    rng = np.random.default_rng(8)
+    grid = np.linspace(-6, 6, 241)
+    wrong = np.exp(-0.5 * (grid / 2) ** 2)[None]
+    n_cal, reps, hits = 30, 1500, 0
+    k = math.ceil((n_cal + 1) * 0.8)
+    for _ in range(reps):
+        y = rng.choice([-2.0, 2.0], n_cal + 1) + 0.4 * rng.standard_normal(
+            n_cal + 1)
+        mask = iv.conformal_hpd(np.repeat(wrong, n_cal, 0), y[:n_cal],
+                                wrong, grid, 0.8)
+        hits += iv.set_rows(mask, grid, y[-1:])["coverage"][0]
+    se = np.sqrt(0.25 / reps)
+    assert k / (n_cal + 1) - 3 * se < hits / reps < k / (n_cal + 1) + 4 * se

@@ -128,3 +128,67 @@ def test_tabular_utility_and_privacy():
     assert np.allclose(d, [0, np.sqrt(9 + 9)])
     with pytest.raises(ValueError, match="query and reference must have the same number"):
         synthetic.distance_to_closest_record(np.zeros((2, 3)), np.zeros((2, 2)))
+
+
+def test_detection_scores_are_held_out_and_paired():
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(400, 3))
+    same, shifted = rng.normal(size=(400, 3)), rng.normal(size=(400, 3)) + 1.5
+    labels, s_same = synthetic.detection_scores(real, same)
+    labels2, s_shift = synthetic.detection_scores(real, shifted)
+    assert labels.shape == s_same.shape == (400,)
+    assert np.array_equal(labels, labels2)
+    assert (labels[:200] == 0).all() and (labels[200:] == 1).all()
+    assert abs(roc_auc_score(labels, s_same) - 0.5) < 0.1       # indistinguishable
+    assert roc_auc_score(labels, s_shift) > 0.9                  # easy to spot
+    d, lo, hi = intervals.paired_metric_bootstrap(roc_auc_score, labels, s_shift, s_same,
+                                                  n_boot=200)
+    assert lo > 0 and d > 0.3
+
+    class FirstColumn(ClassifierMixin, BaseEstimator):
+        """Scores each row by its first column: shows which rows were held out."""
+
+        def fit(self, x, y):
+            return self
+
+        def predict_proba(self, x):
+            return np.c_[1 - x[:, 0], x[:, 0]]
+
+    _, a = synthetic.detection_scores(real, same, model=FirstColumn())
+    _, b = synthetic.detection_scores(real, shifted, model=FirstColumn())
+    assert np.array_equal(a[:200], b[:200])                      # the same real rows
+    assert np.isin(a[:200], real[:, 0]).all()
+    with pytest.raises(ValueError, match="columns"):
+        synthetic.detection_scores(real, same[:, :2])
+    with pytest.raises(ValueError, match="at least 4"):
+        synthetic.detection_scores(real[:3], same)
+
+
+def test_wave_table_hides_the_class_from_a_copula():
+    x, y = synthetic.wave_table(4000, seed=0)
+    assert x.shape == (4000, 2) and set(np.unique(y)) == {0, 1}
+    assert np.array_equal(x, synthetic.wave_table(4000, seed=0)[0])
+    a, w = x[y == 0], x[y == 1]
+    for j in range(2):                          # the same marginals in both classes
+        assert stats.ks_2samp(a[:, j], w[:, j]).statistic < 0.05
+    for part in (a, w):                         # and no rank correlation: a copula sees
+        assert abs(stats.spearmanr(part[:, 0], part[:, 1])[0]) < 0.08  # independence
+    sign = np.where(y == 1, 1, -1)
+    assert np.corrcoef(x[:, 1], sign * np.cos(2 * x[:, 0]))[0, 1] > 0.95  # the wave
+
+
+def test_curved_table_shapes_and_seeds():
+    x, y = synthetic.curved_table(500, dim=12, seed=3)
+    assert x.shape == (500, 12) and y.shape == (500,)
+    assert 0.2 < y.mean() < 0.8
+    assert np.array_equal(x, synthetic.curved_table(500, dim=12, seed=3)[0])
+    other = synthetic.curved_table(500, dim=12, seed=4)[0]
+    assert not np.array_equal(x, other)
+    # the rows lie near a 2-D surface: two principal components hold most variance
+    s = np.linalg.svd(x - x.mean(0), compute_uv=False) ** 2
+    assert s[:2].sum() / s.sum() > 0.8 and s[:3].sum() / s.sum() < 0.999
+    with pytest.raises(ValueError):
+        synthetic.curved_table(0)

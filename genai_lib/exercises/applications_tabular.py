@@ -389,10 +389,12 @@ def check_threshold_predictions(y_pred, y_true, baseline: float, margin: float =
             candidate = candidate.astype(int)
             if np.any(candidate != expected) and np.mean(p != candidate) <= 0.001:
                 return wrong(message)
+        ref_ba = balanced_accuracy_score(y, expected)
         return wrong(f"{int(np.sum(p != expected))} of {len(p)} predictions differ from "
                      f"`LogisticRegression(max_iter=2000)` fitted on (x_train, y_train) with "
-                     f"threshold y_train.mean() = {share:.4f} (balanced accuracy {ba:.3f}): "
-                     f"check the model, its training data and the threshold")
+                     f"threshold y_train.mean() = {share:.4f}: your predictions have a "
+                     f"balanced accuracy of {ba:.3f}, the reference's {ref_ba:.3f}; check "
+                     f"the model, its training data and the threshold")
     if p.mean() > 0.9:
         return wrong(f"almost everyone ({p.mean():.0%}) is predicted heavy: the threshold is "
                      f"too low (or the comparison is reversed)")
