@@ -264,18 +264,25 @@ def _times(model: Diffusion, steps: int | None, eta: float) -> list[int]:
     return torch.linspace(model.timesteps - 1, 0, steps).round().long().tolist()
 
 
-def _check_settings(model: Diffusion, labels: Tensor | None, guidance: float,
-                    clip: float | None) -> None:
-    """Clear errors for the sampler's guidance and clip (before any noise is drawn)."""
+def check_guidance(net: nn.Module, labels: Tensor | None, guidance: float,
+                   what: str = "denoiser") -> None:
+    """Clear errors for a sampler's guidance: a finite number >= 0, and other than 1 only
+    with labels for a conditional network (`what` names it in the message)."""
     if (isinstance(guidance, bool) or not isinstance(guidance, numbers.Real)
             or not 0 <= guidance < float("inf")):
         raise ValueError(f"guidance must be a finite number >= 0 (1: plain conditioning, "
                          f"0: unconditional, above 1: stronger), got {guidance!r}")
-    if guidance != 1.0 and (labels is None or not getattr(model.net, "n_classes", 0)):
-        who = ("this denoiser is unconditional (n_classes=0)"
-               if not getattr(model.net, "n_classes", 0) else "no labels were given")
+    if guidance != 1.0 and (labels is None or not getattr(net, "n_classes", 0)):
+        who = (f"this {what} is unconditional (n_classes=0)"
+               if not getattr(net, "n_classes", 0) else "no labels were given")
         raise ValueError(f"guidance={guidance!r} needs labels to guide towards, but {who}: "
                          f"leave guidance=1.0, or pass labels (n,) to a conditional model")
+
+
+def _check_settings(model: Diffusion, labels: Tensor | None, guidance: float,
+                    clip: float | None) -> None:
+    """Clear errors for the sampler's guidance and clip (before any noise is drawn)."""
+    check_guidance(model.net, labels, guidance)
     if clip is not None and (isinstance(clip, bool) or not isinstance(clip, numbers.Real)
                              or not 0 < clip < float("inf")):
         raise ValueError(f"clip must be a positive number (the data's range, 1 on the model's "

@@ -14,13 +14,11 @@ told the time as 1000 t, the range its sinusoidal features were made for.
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import Tensor, nn
 
 from genai_lib import checks, runtime
-from genai_lib.diffusion import DataScale, check_range, guided_noise
+from genai_lib.diffusion import DataScale, check_guidance, check_range, guided_noise
 from genai_lib.train import Step, averaged_step, ema_of
 
 TIME_SCALE = 1000.0   # the velocity network sees 1000 t (sinusoidal features of steps)
@@ -123,15 +121,7 @@ def sample(model: FlowMatching, n: int, labels: Tensor | None = None, seed: int 
     checks.positive_int("steps", steps)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if (isinstance(guidance, bool) or not isinstance(guidance, numbers.Real)
-            or not 0 <= guidance < float("inf")):
-        raise ValueError(f"guidance must be a finite number >= 0 (1: plain conditioning), "
-                         f"got {guidance!r}")
-    if guidance != 1.0 and (labels is None or not getattr(model.net, "n_classes", 0)):
-        who = ("this velocity network is unconditional (n_classes=0)"
-               if not getattr(model.net, "n_classes", 0) else "no labels were given")
-        raise ValueError(f"guidance={guidance!r} needs labels to guide towards, but {who}: "
-                         f"leave guidance=1.0, or pass labels (n,) to a conditional model")
+    check_guidance(model.net, labels, guidance, "velocity network")
     if clip is not None and not clip > 0:
         raise ValueError(f"clip must be a positive number (1 on the model's scale) or None, "
                          f"got {clip!r}")
