@@ -1,4 +1,4 @@
-"""Unit tests of genai_lib.music: loading chorales, windows, encodings, notes, piano roll."""
+"""Unit tests of genai_lib.music: chorales, windows, tunes, encodings, notes, piano roll."""
 
 import numpy as np
 import matplotlib.pyplot as plt
@@ -106,3 +106,45 @@ def test_as_melodies_and_windows_refuse_bad_input():
         music.as_melodies(np.zeros((1, 2, 3)))
     with pytest.raises(ValueError, match="hop must be a positive integer, got 0"):
         music.windows([np.array([60] * 8)], length=4, hop=0)
+
+
+def test_tune_groups_link_shared_bars_and_chains():
+    rng = np.random.default_rng(0)
+    tune = lambda: rng.integers(60, 72, size=64)  # random lines: no shared windows
+    a, b, c, d = tune(), tune(), tune(), tune()
+    b[10:10 + music.TUNE_STEPS] = a[20:20 + music.TUNE_STEPS]  # 4 bars of a, elsewhere in b
+    c[:music.TUNE_STEPS] = b[30:30 + music.TUNE_STEPS]  # c shares 4 bars with b: a chain
+    e = a.copy()
+    e[::8] += 1  # a variant of a: a note changed every bar, no 4 bars alike
+    lines = [a, d, b, c, e]
+    groups = music.tune_groups(lines)
+    assert groups[0] == groups[2] == groups[3], groups  # a, b, c: one tune
+    assert groups[1] != groups[0] and groups[4] != groups[0], groups
+    assert groups.tolist() == [0, 1, 0, 0, 2]  # numbered in order of first appearance
+    # key finding can move a setting an octave away: still the same tune
+    assert len(set(music.tune_groups([a, np.r_[d[:7], a[20:60] + 12]]))) == 1
+    # a run of rests shared by two lines does not make them one tune
+    rests = np.full(2 * music.TUNE_STEPS, R)
+    assert len(set(music.tune_groups([np.r_[a, rests], np.r_[rests, d]]))) == 2
+
+
+def test_tune_groups_link_a_large_share_of_two_bar_phrases():
+    rng = np.random.default_rng(1)
+    a = rng.integers(60, 72, size=96)
+    b = a.copy()
+    b[music.PHRASE_STEPS + 15::music.PHRASE_STEPS + 15] += 1  # a note off every 31 steps
+    assert not {w.tobytes() for w in music.windows([a], music.TUNE_STEPS, hop=1)} & {
+        w.tobytes() for w in music.windows([b], music.TUNE_STEPS, hop=1)}
+    assert len(set(music.tune_groups([a, b]))) == 1  # but most two-bar phrases agree
+    assert len(set(music.tune_groups([a, rng.integers(60, 72, size=96)]))) == 2
+
+
+def test_tune_split_keeps_tunes_whole():
+    rng = np.random.default_rng(2)
+    lines = [rng.integers(60, 72, size=48) for _ in range(10)]
+    lines[9] = lines[0].copy()  # the last melody sets the first one's tune
+    train, held_out = music.tune_split(lines, held_out=0.2)
+    assert 0 in train and 9 in train, (train, held_out)
+    assert held_out.tolist() == [7, 8]  # the latest tunes, 20 % of the melodies
+    with pytest.raises(ValueError, match="held_out must be between 0 and 1"):
+        music.tune_split(lines, held_out=1.0)
