@@ -206,6 +206,17 @@ def tune_split(lines: Sequence[np.ndarray],
     return np.flatnonzero(train), np.flatnonzero(~train)
 
 
+def window_tunes(lines: Sequence[np.ndarray], idx: Sequence[int], length: int,
+                 hop: int) -> np.ndarray:
+    """The tune of each window that windows([lines[i] for i in idx], length, hop) cuts,
+    numbered 0, 1, ... among those tunes: (N,) ints, to resample whole tunes (a tune's
+    settings and a chorale's overlapping windows are not independent)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    sizes = [len(windows([lines[i]], length, hop)) for i in idx]
+    tunes = np.repeat(tune_groups(lines)[idx], sizes)
+    return np.unique(tunes, return_inverse=True)[1].reshape(-1)
+
+
 def fold(pitches: np.ndarray, low: int = LOW, high: int = HIGH) -> np.ndarray:
     """Move pitches outside [low, high] by octaves into the range (rests stay): same shape."""
     p = np.array(pitches, dtype=np.int64)

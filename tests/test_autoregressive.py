@@ -466,3 +466,47 @@ def test_ngram_sample_temperatures():
     assert model.sample(2, 4, temperature=0.005, seed=0).shape == (2, 4)
     with _pytest.raises(ValueError, match="temperature must be >= 0"):
         model.sample(2, 4, temperature=-1.0)
+
+
+# ------------------------------------------------ nll_difference: a paired bootstrap by group
+def test_nll_difference_is_the_per_token_gap_with_a_group_interval():
+    g = torch.Generator().manual_seed(0)
+    b = -torch.rand(12, 4, generator=g) - 0.5  # log-probabilities (N, T)
+    groups = [0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 4, 4]
+    # equal models: no gap, and no spread
+    assert ar.nll_difference(b, b, groups) == (0.0, 0.0, 0.0)
+    # a better by exactly 0.1 nats on every token: the gap, whatever is resampled
+    d, lo, hi = ar.nll_difference(b + 0.1, b, groups)
+    assert d == pytest.approx(-0.1) and lo == pytest.approx(-0.1) and hi == pytest.approx(-0.1)
+    # the point estimate is the difference of the two NLLs per token
+    a = b + 0.3 * torch.randn(12, 4, generator=g)
+    d, lo, hi = ar.nll_difference(a, b, groups)
+    assert d == pytest.approx((-a.mean() + b.mean()).item())
+    assert lo < d < hi
+    # the group labels only say which windows go together: renumbering changes nothing
+    assert ar.nll_difference(a, b, [7 * x + 3 for x in groups]) == (d, lo, hi)
+
+
+def test_nll_difference_resamples_groups_not_windows():
+    # one group much better, one much worse: the interval must cross 0, whereas 200 windows
+    # treated as independent would give a narrow interval around the small mean gap
+    b = torch.full((200, 2), -1.0)
+    a = b.clone()
+    a[:100] += 0.5
+    a[100:] -= 0.45
+    d, lo, hi = ar.nll_difference(a, b, [0] * 100 + [1] * 100)
+    assert d == pytest.approx(-0.025) and lo < 0 < hi
+
+
+@pytest.mark.parametrize("a, b, groups, match", [
+    (torch.zeros(3, 4), torch.zeros(3, 5), [0, 1, 2], "same windows"),
+    (torch.zeros(3, 4), torch.zeros(3, 4), [0, 1], "groups"),
+    (torch.zeros(3), torch.zeros(3), [0, 1, 2], r"\(N, T\)"),
+    (torch.zeros(3, 4), torch.zeros(3, 4), [0.0, 1.0, 2.0], "integers"),
+    (torch.zeros(3, 4), torch.zeros(3, 4), [0, -1, 2], "integers"),
+    (torch.full((3, 4), -math.inf), torch.zeros(3, 4), [0, 1, 2], "finite"),
+    (torch.zeros(3, 4), torch.zeros(3, 4), [5, 5, 5], "at least 2 groups"),
+])
+def test_nll_difference_refuses_bad_input(a, b, groups, match):
+    with pytest.raises(ValueError, match=match):
+        ar.nll_difference(a, b, groups)

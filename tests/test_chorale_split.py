@@ -67,3 +67,17 @@ def test_settings_of_one_tune_are_one_group():
         "bwv161.6", "bwv248.5")}
     assert len(set(tune.values())) == 1, tune
     assert tunes[names.index("bwv244.3")] != tune["bwv244.15"]  # Herzliebster Jesu
+
+
+def test_window_tunes_label_the_windows_as_windows_cuts_them():
+    lines = music.load_chorales(recipes.CHORALES[0])
+    train, held_out = music.tune_split(lines)
+    tunes = music.tune_groups(lines)
+    labels = music.window_tunes(lines, held_out, L, hop=L)
+    cut = [music.windows([lines[i]], L, hop=L) for i in held_out]
+    assert len(labels) == sum(len(c) for c in cut) == len(recipes.chorale_split(
+        recipes.CHORALES[0]).x_test)
+    # numbered 0, 1, ... among the held-out tunes, equal exactly where the tunes are
+    assert set(labels) == set(range(len(set(tunes[held_out]))))
+    owner = np.repeat(tunes[held_out], [len(c) for c in cut])
+    assert np.array_equal(labels[:, None] == labels, owner[:, None] == owner)
