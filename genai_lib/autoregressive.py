@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genai_lib import checks, runtime
+from genai_lib.intervals import paired_metric_bootstrap
 from genai_lib.models import mlp
 from genai_lib.train import Batch, Step
 
@@ -295,18 +296,14 @@ def nll_difference(log_probs_a: Tensor, log_probs_b: Tensor, groups: object,
     if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
         raise ValueError("the log-probabilities must be finite: a token of probability 0 "
                          "(an n-gram with k = 0?) has an infinite NLL")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1 (0.95 for 95 %), got {level!r}")
     n_boot = checks.positive_int("n_boot (2000 is usual)", n_boot, low=100)
-    _, g = np.unique(g, return_inverse=True)
-    gap = np.bincount(g.reshape(-1), (b.sum(1) - a.sum(1)).numpy())  # nats a - b per group
-    tokens = np.bincount(g.reshape(-1)) * a.shape[1]
+    g = np.unique(g, return_inverse=True)[1].reshape(-1)
+    nats_a, nats_b = (np.bincount(g, -v.sum(1).numpy()) for v in (a, b))  # per group
+    tokens = np.bincount(g) * a.shape[1]
     if len(tokens) < 2:
         raise ValueError("resampling needs at least 2 groups, got 1")
-    pick = np.random.default_rng(seed).integers(0, len(tokens), (n_boot, len(tokens)))
-    boots = gap[pick].sum(1) / tokens[pick].sum(1)
-    low, high = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
-    return float(gap.sum() / tokens.sum()), float(low), float(high)
+    return paired_metric_bootstrap(lambda tok, nats: nats.sum() / tok.sum(), tokens,
+                                   nats_a, nats_b, n_boot, seed, level)
 
 
 def sequence_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> Step:

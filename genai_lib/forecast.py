@@ -202,9 +202,10 @@ def heteroscedastic_bootstrap(mean, residuals, x_past, x_new, n: int,
     x_past (R, F), x_new (N, F) -> (N, n) or (N, n, K)."""
     m, r, xp, xn, one = _bootstrap_inputs(mean, residuals, x_past, x_new)
     n = positive_int("n (scenarios per row)", n)
-    standard = r / spread_fit(xp, r, xp)                  # (R, K)
+    spread = spread_fit(xp, r, np.vstack([xp, xn]))     # one fit: (R + N, K)
+    standard = r / spread[:len(r)]                      # (R, K)
     j = np.random.default_rng(seed).integers(0, len(r), size=(len(m), n))
-    out = m[:, None] + spread_fit(xp, r, xn)[:, None] * standard[j]
+    out = m[:, None] + spread[len(r):, None] * standard[j]
     return out[..., 0] if one else out
 
 

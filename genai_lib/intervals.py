@@ -379,6 +379,16 @@ def grid_density(samples, grid, bandwidth=None) -> np.ndarray:
     return density / (density.sum(axis=1, keepdims=True) * dy)
 
 
+def _at_target(table, g, dy, y, outside: float) -> np.ndarray:
+    """Each row of table (N, G) read at the grid cell of its target y (N,) -> (N,)
+    floats; `outside` where y lies beyond the grid g (G,) of step dy."""
+    cell = np.rint((y - g[0]) / dy).astype(np.int64)
+    inside = (cell >= 0) & (cell < len(g))
+    out = np.full(len(y), outside, dtype=np.float64)
+    out[inside] = table[np.nonzero(inside)[0], cell[inside]]
+    return out
+
+
 def _hpd_levels(density, dy) -> np.ndarray:
     """(N, G): for each cell, the mass of the cells at least as dense as it."""
     order = np.argsort(-density, axis=1, kind="stable")
@@ -399,12 +409,7 @@ def hpd_level(density, grid, y) -> np.ndarray:
     if d.ndim != 2 or d.shape != (len(y), len(g)):
         raise ValueError(f"density must be (N, G) = ({len(y)}, {len(g)}), got "
                          f"{d.shape}")
-    cell = np.rint((y - g[0]) / dy).astype(np.int64)
-    inside = (cell >= 0) & (cell < len(g))
-    levels = _hpd_levels(d, dy)
-    out = np.full(len(y), np.inf)
-    out[inside] = levels[np.nonzero(inside)[0], cell[inside]]
-    return out
+    return _at_target(_hpd_levels(d, dy), g, dy, y, outside=np.inf)
 
 
 def hpd_set(density, grid, threshold) -> np.ndarray:
@@ -440,11 +445,8 @@ def set_rows(mask, grid, y) -> dict[str, np.ndarray]:
     if m.shape != (len(y), len(g)):
         raise ValueError(f"mask must be (N, G) = ({len(y)}, {len(g)}), got "
                          f"{m.shape}")
-    cell = np.rint((y - g[0]) / dy).astype(np.int64)
-    inside = (cell >= 0) & (cell < len(g))
-    hit = np.zeros(len(y))
-    hit[inside] = m[np.nonzero(inside)[0], cell[inside]]
-    return {"coverage": hit, "width": m.sum(axis=1) * dy}
+    return {"coverage": _at_target(m, g, dy, y, outside=0.0),
+            "width": m.sum(axis=1) * dy}
 
 
 def set_pieces(mask) -> np.ndarray:
