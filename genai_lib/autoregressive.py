@@ -22,7 +22,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genai_lib import checks, runtime
-from genai_lib.intervals import paired_metric_bootstrap
 from genai_lib.models import mlp
 from genai_lib.train import Batch, Step
 
@@ -274,36 +273,6 @@ def log_likelihood(model: nn.Module, x: Tensor, batch_size: int = 512) -> Tensor
 def nll(model: nn.Module, x: Tensor, batch_size: int = 512) -> float:
     """Mean negative log-likelihood of x (B, T) in nats per token (eval mode, no gradients)."""
     return -log_likelihood(model, x, batch_size).sum().item() / x.numel()
-
-
-def nll_difference(log_probs_a: Tensor, log_probs_b: Tensor, groups: object,
-                   n_boot: int = 2000, seed: int = 0, level: float = 0.95
-                   ) -> tuple[float, float, float]:
-    """NLL per token of model a minus model b on the same N windows, with a paired percentile
-    interval from resampling whole groups (e.g. the tune of each window,
-    `music.window_tunes`): log_probs_a, log_probs_b (N, T) from `token_log_probs` or
-    `NGram.log_probs`, groups (N,) ints -> (difference, low, high) in nats per token;
-    negative means model a predicts better, and the interval excludes 0 when the difference
-    is beyond the noise of which groups were held out."""
-    a, b = (torch.as_tensor(v).double() for v in (log_probs_a, log_probs_b))
-    g = np.asarray(groups)
-    if a.dim() != 2 or a.shape != b.shape or g.shape != (len(a),):
-        raise ValueError(f"log_probs_a and log_probs_b must be (N, T) of the same windows and "
-                         f"groups (N,), got {tuple(a.shape)}, {tuple(b.shape)} and {g.shape}")
-    if not np.issubdtype(g.dtype, np.integer) or (g.size and g.min() < 0):
-        raise ValueError("groups must be integers >= 0, one per window (e.g. "
-                         "music.window_tunes)")
-    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
-        raise ValueError("the log-probabilities must be finite: a token of probability 0 "
-                         "(an n-gram with k = 0?) has an infinite NLL")
-    n_boot = checks.positive_int("n_boot (2000 is usual)", n_boot, low=100)
-    g = np.unique(g, return_inverse=True)[1].reshape(-1)
-    nats_a, nats_b = (np.bincount(g, -v.sum(1).numpy()) for v in (a, b))  # per group
-    tokens = np.bincount(g) * a.shape[1]
-    if len(tokens) < 2:
-        raise ValueError("resampling needs at least 2 groups, got 1")
-    return paired_metric_bootstrap(lambda tok, nats: nats.sum() / tok.sum(), tokens,
-                                   nats_a, nats_b, n_boot, seed, level)
 
 
 def sequence_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> Step:

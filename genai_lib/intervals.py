@@ -2,7 +2,8 @@
 point predictor, linear and boosted quantile regression and their conformalised
 versions (CQR), prediction sets from samples (highest-density sets, conformalised),
 and the measures of an interval or set (coverage, mean width, interval score,
-coverage per subgroup with a binomial interval, a paired bootstrap over test rows).
+coverage per subgroup with a binomial interval, a paired bootstrap over test rows or
+over groups of them, as `nll_difference` does for two sequence models).
 
 Shapes: N rows (patients, cases); every interval is a pair (lower (N,), upper (N,));
 a set is a boolean mask (N, G) over a grid (G,) of outcome values.
@@ -237,6 +238,37 @@ def paired_metric_bootstrap(metric: Callable, y, pred_a, pred_b, n_boot: int = 1
                          f"resamples: too few test rows (or a single class) for it")
     lo, hi = np.quantile(gaps, [(1 - level) / 2, (1 + level) / 2])
     return float(metric(y, a) - metric(y, b)), float(lo), float(hi)
+
+
+def nll_difference(log_probs_a, log_probs_b, groups, n_boot: int = 2000, seed: int = 0,
+                   level: float = 0.95) -> tuple[float, float, float]:
+    """NLL per token of model a minus model b on the same N windows of T tokens, with a
+    paired interval from resampling whole groups (e.g. the tune of each window,
+    `music.window_tunes`) in `paired_metric_bootstrap`: log_probs_a, log_probs_b (N, T)
+    from `autoregressive.token_log_probs` or `NGram.log_probs`, groups (N,) ints ->
+    (difference, low, high) in nats per token; negative means model a predicts better,
+    and the interval excludes 0 when the difference is beyond the noise of which groups
+    were held out."""
+    a, b = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v, dtype=np.float64)
+            for v in (log_probs_a, log_probs_b))
+    g = np.asarray(groups)
+    if a.ndim != 2 or a.shape != b.shape or g.shape != (len(a),):
+        raise ValueError(f"log_probs_a and log_probs_b must be (N, T) of the same windows and "
+                         f"groups (N,), got {a.shape}, {b.shape} and {g.shape}")
+    if not np.issubdtype(g.dtype, np.integer) or (g.size and g.min() < 0):
+        raise ValueError("groups must be integers >= 0, one per window (e.g. "
+                         "music.window_tunes)")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("the log-probabilities must be finite: a token of probability 0 "
+                         "(an n-gram with k = 0?) has an infinite NLL")
+    n_boot = positive_int("n_boot (2000 is usual)", n_boot, low=100)
+    g = np.unique(g, return_inverse=True)[1].reshape(-1)
+    nats_a, nats_b = (np.bincount(g, -v.sum(1)) for v in (a, b))  # per group
+    tokens = np.bincount(g) * a.shape[1]
+    if len(tokens) < 2:
+        raise ValueError("resampling needs at least 2 groups, got 1")
+    return paired_metric_bootstrap(lambda tok, nats: nats.sum() / tok.sum(), tokens,
+                                   nats_a, nats_b, n_boot, seed, level)
 
 
 VERDICTS = ("beats", "cannot be told apart from", "loses to")

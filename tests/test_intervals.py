@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from genai_lib import intervals as iv
 
@@ -314,3 +315,47 @@ def test_conformal_hpd_coverage_guarantee():
         hits += iv.set_rows(mask, grid, y[-1:])["coverage"][0]
     se = np.sqrt(0.25 / reps)
     assert k / (n_cal + 1) - 3 * se < hits / reps < k / (n_cal + 1) + 4 * se
+
+
+# ------------------------------------------------ nll_difference: a paired bootstrap by group
+def test_nll_difference_is_the_per_token_gap_with_a_group_interval():
+    g = torch.Generator().manual_seed(0)
+    b = -torch.rand(12, 4, generator=g) - 0.5  # log-probabilities (N, T)
+    groups = [0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 4, 4]
+    # equal models: no gap, and no spread
+    assert iv.nll_difference(b, b, groups) == (0.0, 0.0, 0.0)
+    # a better by exactly 0.1 nats on every token: the gap, whatever is resampled
+    d, lo, hi = iv.nll_difference(b + 0.1, b, groups)
+    assert d == pytest.approx(-0.1) and lo == pytest.approx(-0.1) and hi == pytest.approx(-0.1)
+    # the point estimate is the difference of the two NLLs per token
+    a = b + 0.3 * torch.randn(12, 4, generator=g)
+    d, lo, hi = iv.nll_difference(a, b, groups)
+    assert d == pytest.approx((-a.mean() + b.mean()).item())
+    assert lo < d < hi
+    # the group labels only say which windows go together: renumbering changes nothing
+    assert iv.nll_difference(a, b, [7 * x + 3 for x in groups]) == (d, lo, hi)
+
+
+def test_nll_difference_resamples_groups_not_windows():
+    # one group much better, one much worse: the interval must cross 0, whereas 200 windows
+    # treated as independent would give a narrow interval around the small mean gap
+    b = torch.full((200, 2), -1.0)
+    a = b.clone()
+    a[:100] += 0.5
+    a[100:] -= 0.45
+    d, lo, hi = iv.nll_difference(a, b, [0] * 100 + [1] * 100)
+    assert d == pytest.approx(-0.025) and lo < 0 < hi
+
+
+@pytest.mark.parametrize("a, b, groups, match", [
+    (torch.zeros(3, 4), torch.zeros(3, 5), [0, 1, 2], "same windows"),
+    (torch.zeros(3, 4), torch.zeros(3, 4), [0, 1], "groups"),
+    (torch.zeros(3), torch.zeros(3), [0, 1, 2], r"\(N, T\)"),
+    (torch.zeros(3, 4), torch.zeros(3, 4), [0.0, 1.0, 2.0], "integers"),
+    (torch.zeros(3, 4), torch.zeros(3, 4), [0, -1, 2], "integers"),
+    (torch.full((3, 4), -math.inf), torch.zeros(3, 4), [0, 1, 2], "finite"),
+    (torch.zeros(3, 4), torch.zeros(3, 4), [5, 5, 5], "at least 2 groups"),
+])
+def test_nll_difference_refuses_bad_input(a, b, groups, match):
+    with pytest.raises(ValueError, match=match):
+        iv.nll_difference(a, b, groups)
